@@ -1,0 +1,133 @@
+"""One config, three profiles: every budget of every chapter lives here.
+
+* ``smoke``: seconds per notebook; what CI and nbval run. Numbers are meaningless.
+* ``cpu``:   a laptop or a 2-core CI-class machine, about 1.5 hours per chapter.
+             Reduced (fewer iterations, smaller real batches, fewer networks,
+             fewer evaluation epochs, fewer datasets); every table says so.
+* ``paper``: the thesis protocol (hyperparameters.md sections 0.1, 3.2, 7) for a GPU box.
+
+A result row records its profile and ``Profile.budget()``, so a reduced number
+can never pass for a thesis-protocol number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class Chapter5Plan:
+    """Which chapter 5 experiments a profile runs.
+
+    Attributes:
+        table_5_1: (datasets, ipcs) for DM and random selection (Table 5.1).
+        whole: also train on the whole training set (the upper bound row).
+        table_5_2: (dataset, ipc) pairs for the instance- vs batch-norm comparison.
+        figure_5_5: (dataset, ipcs) for the larger-set curve, DM vs random.
+        figure_5_2: (dataset, ipc) pairs whose DM sets are drawn (Figure 5.2).
+        mmd: also run the pixel-space MMD baseline of Appendix B.2 on table_5_1's cells.
+    """
+
+    table_5_1: tuple[tuple[str, ...], tuple[int, ...]]
+    whole: bool
+    table_5_2: tuple[tuple[str, int], ...]
+    figure_5_5: tuple[str, tuple[int, ...]]
+    figure_5_2: tuple[tuple[str, int], ...]
+    mmd: bool = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of budgets.
+
+    Attributes:
+        dm_iterations: K for DM (thesis: 20000; 10000 for 64x64 datasets).
+        batch_real: real images per class per DM iteration (thesis: 256).
+        num_sets: small sets per table cell (thesis: 5).
+        num_nets: evaluation networks per set (thesis: 20).
+        eval_epochs: epochs to train each evaluation network (authors' code: 1000
+            with augmentation, i.e. for DSA and DM sets).
+        whole_epochs: epochs for whole-dataset networks (not stated; we use the
+            same recipe as for the small sets).
+        test_limit: test on the first N test images only (None = whole test split).
+        checkpoint_every: DM iterations between checkpoints.
+        progress: show tqdm bars (off in smoke so nbval outputs are stable).
+    """
+
+    name: str
+    description: str
+    dm_iterations: int
+    batch_real: int
+    num_sets: int
+    num_nets: int
+    eval_epochs: int
+    whole_epochs: int
+    test_limit: int | None
+    checkpoint_every: int
+    progress: bool
+    chapter5: Chapter5Plan = field(repr=False, default=None)
+
+    def budget(self) -> str:
+        """A compact, stable description stored with every result row."""
+        test = "full" if self.test_limit is None else str(self.test_limit)
+        return (f"K={self.dm_iterations};batch_real={self.batch_real};sets={self.num_sets};"
+                f"nets={self.num_nets};epochs={self.eval_epochs};test={test}")
+
+    @property
+    def reduced(self) -> bool:
+        return self.name != "paper"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        description="seconds; checks that everything runs (numbers are meaningless)",
+        dm_iterations=5, batch_real=16, num_sets=1, num_nets=1, eval_epochs=4, whole_epochs=1,
+        test_limit=500, checkpoint_every=2, progress=False,
+        chapter5=Chapter5Plan(table_5_1=(("mnist",), (1,)), whole=False,
+                              table_5_2=(("mnist", 1),), figure_5_5=("mnist", (1, 2)),
+                              figure_5_2=(("mnist", 1),), mmd=True)),
+    "cpu": Profile(
+        name="cpu",
+        description="reduced protocol for a 2-core CPU, about 1.5 h per chapter",
+        dm_iterations=400, batch_real=64, num_sets=1, num_nets=3, eval_epochs=300, whole_epochs=1,
+        test_limit=None, checkpoint_every=50, progress=True,
+        chapter5=Chapter5Plan(table_5_1=(("mnist", "fashionmnist"), (1, 10)), whole=False,
+                              table_5_2=(("mnist", 10),), figure_5_5=("mnist", (1, 5, 10)),
+                              figure_5_2=(("mnist", 10), ("fashionmnist", 10)), mmd=False)),
+    "paper": Profile(
+        name="paper",
+        description="the thesis protocol (GPU): K=20000, 5 sets x 20 networks, 1000 epochs",
+        dm_iterations=20000, batch_real=256, num_sets=5, num_nets=20, eval_epochs=1000, whole_epochs=300,
+        test_limit=None, checkpoint_every=500, progress=True,
+        chapter5=Chapter5Plan(
+            table_5_1=(("mnist", "cifar10", "cifar100", "tinyimagenet"), (1, 10, 50)), whole=True,
+            table_5_2=(("cifar10", 50), ("cifar100", 50), ("tinyimagenet", 50)),
+            figure_5_5=("cifar10", (100, 200, 500, 1000, 1250)),
+            figure_5_2=(("mnist", 10), ("cifar10", 10)), mmd=True)),
+}
+
+
+def get_profile(name: str, **overrides) -> Profile:
+    """The profile ``name`` with optional field overrides (e.g. ``num_nets=2``).
+
+    Raises ValueError for an unknown profile or field.
+    """
+    if name not in PROFILES:
+        raise ValueError(f"Unknown profile {name!r}. Valid profiles: {', '.join(PROFILES)}")
+    profile = PROFILES[name]
+    unknown = set(overrides) - set(profile.as_dict())
+    if unknown:
+        raise ValueError(f"Unknown profile field(s) {sorted(unknown)}; valid: {sorted(profile.as_dict())}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return replace(profile, **overrides) if overrides else profile
+
+
+def dm_iterations(profile: Profile, dataset: str) -> int:
+    """K for DM: the thesis halves it (10000) for the 64x64 datasets."""
+    if profile.name == "paper" and dataset in ("tinyimagenet",):
+        return profile.dm_iterations // 2
+    return profile.dm_iterations

@@ -1,0 +1,164 @@
+"""Running table cells: make (or reuse) each small set, evaluate it, record the rows.
+
+This is the glue the chapter notebooks call, so that a notebook stays a list of
+cells to run plus a table and a figure. Every finished set is saved, and every
+finished evaluation is written to the tidy CSV before the next one starts:
+rerunning after an interruption skips what exists, and a DM condensation that
+was cut off resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from .augment import default_strategy
+from .baselines import select_random
+from .config import Profile, dm_iterations
+from .data import DatasetNotFoundError, RealData, canonical_name, load_dataset
+from .distribution_matching import condense_dm, condense_mmd_pixels
+from .evaluation import evaluate_set, evaluate_whole_dataset
+from .results import Cell, ResultStore, make_rows
+from .seeding import derive_seed, resolve_device
+from .synset import SyntheticSet
+
+METHODS = ("dm", "mmd", "random", "whole")
+
+
+class Runner:
+    """Runs cells for one chapter and profile, writing under ``out_dir``.
+
+    Files: ``out_dir/results.csv`` (tidy rows of every table),
+    ``out_dir/synsets/*.pt`` (the small sets, reused across tables).
+    """
+
+    def __init__(self, profile: Profile, out_dir: str | os.PathLike, *, data_root=None,
+                 device: str = "auto", seed: int = 0):
+        self.profile = profile
+        self.out_dir = Path(out_dir)
+        self.data_root = data_root
+        self.device = resolve_device(device)
+        self.seed = seed
+        self.store = ResultStore(self.out_dir / "results.csv")
+        self._data: dict[str, RealData | str] = {}
+
+    # -- data -------------------------------------------------------------------------------
+    def data(self, dataset: str) -> RealData | None:
+        """The dataset on the compute device, or None if it is not available (see ``missing``)."""
+        name = canonical_name(dataset)
+        if name not in self._data:
+            try:
+                self._data[name] = load_dataset(name, self.data_root, self.device)
+            except DatasetNotFoundError as err:
+                self._data[name] = str(err)
+        value = self._data[name]
+        return value if isinstance(value, RealData) else None
+
+    def missing(self, dataset: str) -> str:
+        """Why a dataset is unavailable ('' if it is available)."""
+        self.data(dataset)
+        value = self._data[canonical_name(dataset)]
+        return value if isinstance(value, str) else ""
+
+    # -- sets -------------------------------------------------------------------------------
+    def synset_path(self, cell: Cell, set_idx: int) -> Path:
+        return (self.out_dir / "synsets"
+                / f"{cell.dataset}_ipc{cell.ipc}_{cell.method}_{cell.condense_arch}_set{set_idx}.pt")
+
+    def set_seed(self, cell: Cell, set_idx: int) -> int:
+        return derive_seed(self.seed, cell.dataset, cell.ipc, cell.method, cell.condense_arch, set_idx)
+
+    def synset(self, cell: Cell, set_idx: int = 0) -> SyntheticSet:
+        """Load the set if it was made before with the same budget, else make and save it."""
+        path = self.synset_path(cell, set_idx)
+        seed = self.set_seed(cell, set_idx)
+        iterations = dm_iterations(self.profile, cell.dataset) if cell.method in ("dm", "mmd") else 0
+        if path.is_file():
+            syn = SyntheticSet.load(path, self.device)
+            same_budget = syn.config.get("batch_real", self.profile.batch_real) == self.profile.batch_real
+            if syn.seed == seed and syn.iteration == iterations and same_budget:
+                return syn
+        real = self.data(cell.dataset)
+        common = dict(iterations=iterations, batch_real=self.profile.batch_real, seed=seed,
+                      checkpoint_path=path.with_suffix(".ckpt"), checkpoint_every=self.profile.checkpoint_every,
+                      progress=self.profile.progress)
+        if cell.method == "dm":
+            syn = condense_dm(real, cell.ipc, arch=cell.condense_arch, **common)
+        elif cell.method == "mmd":
+            syn = condense_mmd_pixels(real, cell.ipc, **common)
+        elif cell.method == "random":
+            syn = select_random(real, cell.ipc, seed=seed)
+        else:
+            raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
+        syn.save(path)
+        return syn
+
+    # -- cells ------------------------------------------------------------------------------
+    def run(self, cell: Cell) -> str:
+        """Run every missing set of ``cell``; return a status ('done', or why it was not run)."""
+        if cell.method not in METHODS:
+            raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
+        real = self.data(cell.dataset)
+        if real is None:
+            return "data not available"
+        p = self.profile
+        num_sets = 1 if cell.method == "whole" else p.num_sets
+        for set_idx in range(num_sets):
+            if self.store.has(cell, set_idx, p.name):
+                continue
+            if self._copy_shared_rows(cell, set_idx):
+                continue
+            seed = self.set_seed(cell, set_idx)
+            eval_seed = derive_seed(seed, "eval", cell.eval_arch)
+            if cell.method == "whole":
+                accs = evaluate_whole_dataset(real, arch=cell.eval_arch, num_nets=p.num_nets,
+                                              epochs=p.whole_epochs, seed=eval_seed, test_limit=p.test_limit,
+                                              progress=p.progress)
+                budget = f"{p.budget()};whole_epochs={p.whole_epochs}"
+            else:
+                syn = self.synset(cell, set_idx)
+                # One protocol for every set of this chapter: DSA augmentation while training
+                # the evaluation networks (authors' DM code), also for random selection.
+                accs = evaluate_set(syn.images, syn.labels, real, arch=cell.eval_arch, num_nets=p.num_nets,
+                                    epochs=p.eval_epochs, strategy=default_strategy(real.info.name),
+                                    seed=eval_seed, test_limit=p.test_limit, progress=p.progress)
+                budget = p.budget()
+            self.store.append(make_rows(cell, set_idx, seed, accs, profile=p.name, budget=budget,
+                                        data_source=real.source, note=real.note))
+        return "done"
+
+    def _copy_shared_rows(self, cell: Cell, set_idx: int) -> bool:
+        """Reuse rows of the identical experiment recorded under another table (e.g. 5.1 -> 5.2)."""
+        df = self.store.load()
+        if not len(df):
+            return False
+        same = df[(df.dataset == cell.dataset) & (df.ipc == cell.ipc) & (df.method == cell.method)
+                  & (df.condense_arch == cell.condense_arch) & (df.eval_arch == cell.eval_arch)
+                  & (df.set_idx == set_idx) & (df.profile == self.profile.name)
+                  & (df.budget == self.profile.budget())]
+        if not len(same):
+            return False
+        first = same[same.table == same.table.iloc[0]]
+        rows = first.assign(table=cell.table, setting=cell.setting).to_dict("records")
+        self.store.append(rows)
+        return True
+
+    def rows(self, table: str) -> pd.DataFrame:
+        """Tidy rows of one table for this profile."""
+        df = self.store.load()
+        return df[(df.table == table) & (df.profile == self.profile.name)] if len(df) else df
+
+
+def plan_cells(cells: list[Cell], runnable: set[tuple[str, int]] | None = None) -> tuple[list[Cell], list[Cell]]:
+    """Split cells into those whose (dataset, ipc) is in ``runnable`` and the rest."""
+    if runnable is None:
+        return list(cells), []
+    run = [c for c in cells if (c.dataset, c.ipc) in runnable]
+    return run, [c for c in cells if (c.dataset, c.ipc) not in runnable]
+
+
+def with_table(cell: Cell, table: str, setting: str = "") -> Cell:
+    return replace(cell, table=table, setting=setting)

@@ -1,0 +1,50 @@
+"""Figures derived from saved sets and result tables (never from in-memory state alone)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from .synset import SyntheticSet
+
+
+def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10):
+    """One panel per set: rows are classes, columns images (image space)."""
+    fig, axes = plt.subplots(1, len(sets), figsize=(5 * len(sets), 5), squeeze=False)
+    for ax, syn in zip(axes[0], sets):
+        grid = syn.grid(max_per_class).permute(1, 2, 0).numpy()
+        ax.imshow(grid.squeeze(), cmap="gray" if grid.shape[2] == 1 else None, vmin=0, vmax=1)
+        ax.set_title(f"{syn.method.upper()} {syn.dataset}, {syn.ipc} img/cls, K={syn.iteration}")
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_vs_ipc(summary: pd.DataFrame, title: str = ""):
+    """Mean ± std test accuracy against images per class, one line per method; thesis points as crosses."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, g in summary.groupby("method"):
+        g = g.sort_values("ipc")
+        ax.errorbar(g.ipc, g["mean"], yerr=g["std"], marker="o", capsize=3, label=f"{method} (reproduced)")
+        ref = g[[not math.isnan(v) for v in g.thesis_mean]]
+        if len(ref):
+            ax.scatter(ref.ipc, ref.thesis_mean, marker="x", s=60, label=f"{method} (thesis)")
+    ax.set_xscale("log")
+    ax.set_xlabel("images per class")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    return path

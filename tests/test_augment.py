@@ -1,0 +1,86 @@
+import pytest
+import torch
+
+from dc_lib.augment import OPS, AugParams, apply_params, augment, parse_strategy, sample_params
+from dc_lib.seeding import make_generator
+
+
+def batch(n=4, c=3, size=16, seed=0):
+    return torch.randn(n, c, size, size, generator=make_generator(seed))
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_every_op_keeps_the_shape_and_passes_gradients_to_the_input(op):
+    x = batch().requires_grad_(True)
+    params = sample_params(op, 4, make_generator(0))
+    y = apply_params(x, params)
+    assert y.shape == x.shape
+    y.square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_siamese_params_transform_real_and_synthetic_batches_identically(op):
+    img = batch(n=1)
+    real, syn = img.repeat(5, 1, 1, 1), img.repeat(2, 1, 1, 1)
+    shared = sample_params(op, 1, make_generator(3))
+    out_real, out_syn = apply_params(real, shared), apply_params(syn, shared)
+    assert torch.equal(out_real[0], out_syn[0]) and torch.equal(out_real[0], out_real[4])
+
+
+def test_independent_params_differ_between_images():
+    img = batch(n=1).repeat(8, 1, 1, 1)
+    out = apply_params(img, AugParams("rotate", torch.rand(8, 1, generator=make_generator(0))))
+    assert not torch.equal(out[0], out[1])
+
+
+def test_sampling_repeats_with_the_same_seed_and_not_with_another():
+    x = batch()
+    s = "color_crop_cutout_flip_scale_rotate"
+    assert torch.equal(augment(x, s, make_generator(7)), augment(x, s, make_generator(7)))
+    outs = {augment(x, s, make_generator(k)).sum().item() for k in range(5)}
+    assert len(outs) > 1
+
+
+def test_one_op_is_drawn_per_call_from_the_strategy():
+    ops = {sample_params("crop_flip", 1, make_generator(k)).op for k in range(20)}
+    assert ops == {"crop", "flip"}
+
+
+def test_none_strategy_is_the_identity():
+    x = batch()
+    assert sample_params("none", 4, make_generator(0)) is None
+    assert torch.equal(augment(x, None, make_generator(0)), x)
+
+
+def test_unknown_op_is_rejected_with_the_valid_ops():
+    with pytest.raises(ValueError, match="Valid ops: color, crop"):
+        parse_strategy("crop_blur")
+
+
+def test_flip_mirrors_the_width_axis():
+    x = batch(n=1)
+    assert torch.equal(apply_params(x, AugParams("flip", torch.zeros(1, 1))), x.flip(3))
+    assert torch.equal(apply_params(x, AugParams("flip", torch.ones(1, 1) * 0.9)), x)
+
+
+def test_crop_translates_with_zero_fill():
+    x = torch.arange(64.0).view(1, 1, 8, 8)
+    # u = 1 - eps maps to the largest shift (+1 pixel for size 8): content moves up/left by one.
+    out = apply_params(x, AugParams("crop", torch.full((1, 2), 0.999)))
+    assert torch.equal(out[0, 0, :7, :7], x[0, 0, 1:, 1:])
+    assert out[0, 0, 7].abs().sum() == 0 and out[0, 0, :, 7].abs().sum() == 0
+
+
+def test_cutout_zeroes_a_square_of_half_the_side():
+    x = torch.ones(1, 1, 8, 8)
+    out = apply_params(x, AugParams("cutout", torch.full((1, 2), 0.5)))
+    assert (out == 0).sum() == 16
+
+
+def test_scale_and_rotate_at_the_neutral_value_leave_the_image_unchanged():
+    x = batch(n=2)
+    neutral_rotate = AugParams("rotate", torch.full((1, 1), 0.5))
+    assert torch.allclose(apply_params(x, neutral_rotate), x, atol=1e-5)
+    u = torch.full((1, 2), (1 - 1 / 1.2) / (1.2 - 1 / 1.2))  # scale factor exactly 1
+    assert torch.allclose(apply_params(x, AugParams("scale", u)), x, atol=1e-5)

@@ -1,0 +1,31 @@
+import pytest
+
+from dc_lib.config import PROFILES, dm_iterations, get_profile
+
+
+def test_paper_profile_is_the_thesis_protocol():
+    p = get_profile("paper")
+    assert (p.dm_iterations, p.batch_real, p.num_sets, p.num_nets, p.eval_epochs) == (20000, 256, 5, 20, 1000)
+    assert not p.reduced
+
+
+def test_reduced_profiles_say_so_in_their_budget():
+    for name in ("smoke", "cpu"):
+        p = get_profile(name)
+        assert p.reduced and f"K={p.dm_iterations}" in p.budget() and f"nets={p.num_nets}" in p.budget()
+
+
+def test_unknown_profile_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="Valid profiles: smoke, cpu, paper"):
+        get_profile("gpu")
+
+
+def test_overrides_replace_single_budgets_and_reject_unknown_fields():
+    assert get_profile("cpu", num_nets=7).num_nets == 7
+    with pytest.raises(ValueError, match="Unknown profile field"):
+        get_profile("cpu", nets=7)
+
+
+def test_tinyimagenet_uses_half_the_iterations_in_the_paper_profile():
+    assert dm_iterations(PROFILES["paper"], "tinyimagenet") == 10000
+    assert dm_iterations(PROFILES["paper"], "cifar10") == 20000

@@ -1,0 +1,106 @@
+import pytest
+import torch
+
+import dc_lib.distribution_matching as dm
+from dc_lib.distribution_matching import class_mean_embeddings, condense_dm, condense_mmd_pixels
+from dc_lib.models import get_network
+from dc_lib.seeding import make_generator, seed_everything
+
+SMALL = dict(batch_real=6, progress=False)
+
+
+def test_synthetic_set_has_ipc_images_per_class_in_class_order(tiny_real):
+    syn = condense_dm(tiny_real, 2, iterations=1, **SMALL)
+    assert syn.images.shape == (20, 1, 28, 28)
+    assert syn.labels.tolist() == [c for c in range(10) for _ in range(2)]
+    assert syn.iteration == 1 and syn.method == "dm"
+
+
+def test_same_seed_gives_bit_identical_images(tiny_real):
+    a = condense_dm(tiny_real, 1, iterations=3, seed=5, **SMALL)
+    b = condense_dm(tiny_real, 1, iterations=3, seed=5, **SMALL)
+    assert torch.equal(a.images, b.images)
+
+
+def test_different_seeds_give_different_images(tiny_real):
+    a = condense_dm(tiny_real, 1, iterations=2, seed=0, **SMALL)
+    b = condense_dm(tiny_real, 1, iterations=2, seed=1, **SMALL)
+    assert not torch.equal(a.images, b.images)
+
+
+def test_matching_moves_the_synthetic_pixels(tiny_real):
+    start = condense_dm(tiny_real, 1, iterations=0, seed=0, **SMALL)
+    after = condense_dm(tiny_real, 1, iterations=1, seed=0, **SMALL)
+    assert (after.images - start.images).abs().sum() > 0
+
+
+def test_embedding_distance_shrinks_under_a_fixed_network(tiny_real):
+    seed_everything(123)
+    net = get_network("convnet", 1, 10, (28, 28)).eval()
+
+    def distance(images):
+        with torch.no_grad():
+            real = torch.stack([net.embed(tiny_real.x_train[i]).mean(0) for i in tiny_real.indices_class])
+            syn = class_mean_embeddings(net.embed(images), [1] * 10)
+        return ((real - syn) ** 2).sum().item()
+
+    start = condense_dm(tiny_real, 1, iterations=0, seed=0, **SMALL)
+    after = condense_dm(tiny_real, 1, iterations=30, seed=0, strategy=None, batch_real=12, progress=False)
+    assert distance(after.images) < 0.7 * distance(start.images)
+
+
+def test_pixel_mmd_baseline_pulls_images_towards_the_class_mean(tiny_real):
+    start = condense_mmd_pixels(tiny_real, 1, iterations=0, batch_real=12, progress=False)
+    after = condense_mmd_pixels(tiny_real, 1, iterations=20, batch_real=12, progress=False, lr=0.05)
+    means = torch.stack([tiny_real.x_train[i].mean(0) for i in tiny_real.indices_class])
+    assert (after.images - means).norm() < (start.images - means).norm()
+    assert after.method == "mmd" and after.config["strategy"] is None
+
+
+def test_batchnorm_embedding_runs_all_classes_together(tiny_real):
+    syn = condense_dm(tiny_real, 2, iterations=2, arch="convnet_bn", **SMALL)
+    assert torch.isfinite(syn.images).all()
+
+
+def test_noise_initialisation_is_gaussian_and_seeded(tiny_real):
+    a = condense_dm(tiny_real, 1, iterations=0, init="noise", seed=3, **SMALL)
+    b = condense_dm(tiny_real, 1, iterations=0, init="noise", seed=3, **SMALL)
+    assert torch.equal(a.images, b.images) and abs(a.images.std().item() - 1) < 0.1
+
+
+def test_ipc_larger_than_a_class_stops_with_a_message(tiny_real):
+    with pytest.raises(ValueError, match="ipc=50 is larger than the smallest class"):
+        condense_dm(tiny_real, 50, iterations=1, **SMALL)
+
+
+def test_nan_in_the_data_stops_the_run_with_a_message(tiny_real):
+    tiny_real.x_train[:] = float("nan")
+    with pytest.raises(FloatingPointError, match="NaN"):
+        condense_dm(tiny_real, 1, iterations=3, **SMALL)
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint_to_the_same_result(tiny_real, tmp_path, monkeypatch):
+    ckpt = tmp_path / "run.ckpt"
+    full = condense_dm(tiny_real, 1, iterations=4, seed=2, **SMALL)
+
+    real_draw, calls = dm._draw_embedding, {"n": 0}
+
+    def interrupt_at_third(*args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_draw(*args)
+
+    monkeypatch.setattr(dm, "_draw_embedding", interrupt_at_third)
+    with pytest.raises(KeyboardInterrupt):
+        condense_dm(tiny_real, 1, iterations=4, seed=2, checkpoint_path=ckpt, checkpoint_every=2, **SMALL)
+    assert ckpt.is_file()
+    monkeypatch.setattr(dm, "_draw_embedding", real_draw)
+    resumed = condense_dm(tiny_real, 1, iterations=4, seed=2, checkpoint_path=ckpt, checkpoint_every=2, **SMALL)
+    assert resumed.metrics["resumed_from"] == 2
+    assert torch.equal(resumed.images, full.images)
+    assert not ckpt.exists()
+
+
+def test_default_learning_rate_follows_the_thesis():
+    assert dm.default_lr(10) == 1.0 and dm.default_lr(100) == 10.0

@@ -1,0 +1,45 @@
+import pytest
+
+import dc_lib.experiments as experiments
+from dc_lib.config import get_profile
+from dc_lib.experiments import Runner
+from dc_lib.results import Cell
+
+RANDOM = Cell(5, "5.1", "mnist", 1, "random", "none", "convnet")
+DM = Cell(5, "5.1", "mnist", 1, "dm")
+
+
+@pytest.fixture
+def runner(tiny_root, tmp_path):
+    profile = get_profile("smoke", test_limit=20, batch_real=4)
+    return Runner(profile, tmp_path / "out", data_root=tiny_root, device="cpu")
+
+
+def test_a_cell_writes_one_row_per_network_and_saves_its_set(runner):
+    assert runner.run(DM) == "done"
+    df = runner.rows("5.1")
+    assert len(df) == runner.profile.num_nets and df.budget.iloc[0] == runner.profile.budget()
+    assert runner.synset_path(DM, 0).is_file()
+
+
+def test_rerunning_skips_rows_that_exist(runner, monkeypatch):
+    runner.run(RANDOM)
+    monkeypatch.setattr(experiments, "evaluate_set", lambda *a, **k: pytest.fail("evaluated again"))
+    assert runner.run(RANDOM) == "done"
+
+
+def test_the_same_experiment_in_another_table_reuses_its_rows(runner, monkeypatch):
+    runner.run(DM)
+    monkeypatch.setattr(experiments, "evaluate_set", lambda *a, **k: pytest.fail("evaluated again"))
+    runner.run(Cell(5, "5.2", "mnist", 1, "dm", setting="norm=instancenorm"))
+    assert runner.rows("5.2").value.tolist() == runner.rows("5.1").value.tolist()
+
+
+def test_a_dataset_without_data_is_reported_not_raised(runner):
+    assert runner.run(Cell(5, "5.1", "cifar100", 1, "dm")) == "data not available"
+    assert "cifar100.npz" in runner.missing("cifar100")
+
+
+def test_unknown_method_is_rejected(runner):
+    with pytest.raises(ValueError, match="valid: dm, mmd, random, whole"):
+        runner.run(Cell(5, "5.1", "mnist", 1, "gan"))

@@ -1,0 +1,62 @@
+import math
+from pathlib import Path
+
+import pytest
+
+from dc_lib.results import Cell, ResultStore, load_thesis, make_rows, markdown_table, summarise, thesis_reference
+
+SHARED_THESIS = Path(__file__).resolve().parents[1].parent / "shared" / "paper" / "thesis_results.csv"
+CELL = Cell(5, "5.1", "mnist", 1, "dm")
+
+
+def rows(accs, set_idx=0, cell=CELL):
+    return make_rows(cell, set_idx, 11, accs, profile="smoke", budget="K=1", data_source="test")
+
+
+def test_one_row_per_network_accuracy(tmp_path):
+    store = ResultStore(tmp_path / "r.csv")
+    store.append(rows([80.0, 82.0]))
+    df = store.load()
+    assert len(df) == 2 and df.metric.unique().tolist() == ["test_acc"] and df.net_idx.tolist() == [0, 1]
+
+
+def test_rewriting_an_experiment_replaces_its_rows_instead_of_duplicating(tmp_path):
+    store = ResultStore(tmp_path / "r.csv")
+    store.append(rows([80.0, 82.0]))
+    store.append(rows([81.0, 83.0]))
+    store.append(rows([70.0], set_idx=1))
+    df = store.load()
+    assert sorted(df.value.tolist()) == [70.0, 81.0, 83.0]
+    assert store.has(CELL, 1, "smoke") and not store.has(CELL, 2, "smoke")
+
+
+def test_summary_uses_the_population_std_and_the_thesis_number(tmp_path):
+    store = ResultStore(tmp_path / "r.csv")
+    store.append(rows([80.0, 84.0]))
+    s = summarise(store.load()).iloc[0]
+    assert (s["mean"], s["std"], s["n"]) == (82.0, 2.0, 2)
+    assert (s.thesis_mean, s.thesis_std) == (89.7, 0.6) and s["diff"] == pytest.approx(82.0 - 89.7)
+
+
+def test_thesis_reference_falls_back_to_another_table():
+    mean, std, table = thesis_reference(load_thesis(), Cell(5, "5.1", "fashionmnist", 10, "random", "none"))
+    assert (mean, std, table) == (73.8, 0.7, "3.1")
+
+
+def test_cells_the_thesis_does_not_report_have_no_reference():
+    mean, _, table = thesis_reference(load_thesis(), Cell(5, "5.1", "fashionmnist", 10, "dm"))
+    assert math.isnan(mean) and table == ""
+
+
+def test_markdown_puts_reproduced_and_thesis_numbers_side_by_side_and_lists_cells_not_run(tmp_path):
+    store = ResultStore(tmp_path / "r.csv")
+    store.append(rows([80.0, 84.0]))
+    text = markdown_table(summarise(store.load()), [(Cell(5, "5.1", "cifar100", 1, "dm"), "data not available")])
+    assert "| 82.0 ± 2.0 |" in text and "| 89.7 ± 0.6 |" in text and "-7.7" in text
+    assert "cifar100 | 1 | dm" in text and "data not available" in text
+
+
+@pytest.mark.skipif(not SHARED_THESIS.is_file(), reason="../shared not present")
+def test_project_copy_of_the_thesis_numbers_matches_the_shared_one():
+    ours = Path(__file__).resolve().parents[1] / "results" / "thesis" / "thesis_results.csv"
+    assert ours.read_bytes() == SHARED_THESIS.read_bytes()
