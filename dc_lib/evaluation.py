@@ -23,6 +23,19 @@ from .models import get_network
 from .seeding import derive_seed, make_generator, seed_everything
 
 
+def train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor,
+                *, batch_size: int, strategy: str | None, generator: torch.Generator) -> None:
+    """One shuffled pass over ``images (N, C, H, W)``; ``strategy`` augments each image independently."""
+    order = torch.randperm(images.shape[0], generator=generator).to(images.device)
+    for start in range(0, images.shape[0], batch_size):
+        idx = order[start:start + batch_size]
+        x = augment(images[idx], strategy, generator) if strategy else images[idx]
+        loss = F.cross_entropy(net(x), labels[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+
 def train_network(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
                   lr: float = 0.01, batch_size: int = 256, momentum: float = 0.9,
                   weight_decay: float = 5e-4, strategy: str | None = None,
@@ -33,7 +46,6 @@ def train_network(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
     Shuffling and augmentation draws come from ``generator``.
     """
     decay_after = epochs // 2 + 1
-    n = images.shape[0]
     net.train()
 
     def make_optimizer(rate: float) -> torch.optim.Optimizer:
@@ -41,14 +53,7 @@ def train_network(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
 
     optimizer = make_optimizer(lr)
     for ep in tqdm(range(epochs + 1), desc="train", disable=not progress, leave=False):
-        order = torch.randperm(n, generator=generator).to(images.device)
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            x = augment(images[idx], strategy, generator) if strategy else images[idx]
-            loss = F.cross_entropy(net(x), labels[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+        train_epoch(net, optimizer, images, labels, batch_size=batch_size, strategy=strategy, generator=generator)
         if ep == decay_after:
             lr *= 0.1
             optimizer = make_optimizer(lr)

@@ -1,0 +1,216 @@
+"""Gradient matching: DC (thesis chapter 3, Algorithm 1) and DSA (chapter 4, Algorithm 2).
+
+For k = 1..K a freshly initialised network theta_0 is drawn. Then, T times:
+for every class c, the gradient of the cross-entropy loss w.r.t. theta on a real
+batch of class c is matched with the gradient on the class's synthetic images
+(distance D, eq. 3.10); the summed distance takes one SGD step on S (lr
+eta_S = 0.1, momentum 0.5 as in the authors' code); then the network is trained
+on the whole synthetic set for varsigma_theta epochs (lr eta_theta = 0.01),
+except after the last of the T rounds.
+
+DSA is this algorithm with ``dsa_strategy`` set: one augmentation omega is drawn
+per class and round and applied to the real and the synthetic batch alike
+(Siamese), and the network updates on S use ordinary per-image augmentation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .augment import apply_params, sample_params
+from .data import RealData
+from .distribution_matching import init_synthetic
+from .evaluation import train_epoch
+from .files import atomic_write
+from .models import get_network, has_batchnorm
+from .seeding import make_generator, seed_everything
+from .synset import SyntheticSet
+
+METRICS = ("ours", "mse", "cos")
+BN_IMAGES_PER_CLASS = 16  # authors' BNSizePC: real images per class that set the frozen BN statistics
+
+
+def loop_schedule(ipc: int) -> tuple[int, int]:
+    """(T, varsigma_theta): matching rounds per outer iteration and network epochs between them.
+
+    The thesis (A.1) and the authors' ``get_loops``: 1 -> (1, 1), 10 -> (10, 50), 50 -> (50, 10),
+    and T = ipc, varsigma_theta = 500 / T above 10. Between 2 and 9 ipc, which neither gives,
+    we use the 10-ipc schedule.
+    """
+    if ipc == 1:
+        return 1, 1
+    if ipc <= 10:
+        return 10, 50
+    return ipc, max(1, 500 // ipc)
+
+
+def _rows(g: torch.Tensor) -> torch.Tensor | None:
+    """One row per output node: conv (out, in, h, w) -> (out, in*h*w); LayerNorm (C, H, W) -> (C, H*W)."""
+    if g.ndim == 1:
+        return None  # biases and norm affine vectors are not matched (authors' code)
+    return g.reshape(g.shape[0], -1)
+
+
+def layer_distance(g_real: torch.Tensor, g_syn: torch.Tensor) -> torch.Tensor:
+    """Eq. 3.10 for one parameter tensor: sum over output nodes of (1 - cosine), eps 1e-6."""
+    r, s = _rows(g_real), _rows(g_syn)
+    if r is None:
+        return torch.zeros((), device=g_syn.device)
+    cos = (r * s).sum(-1) / (r.norm(dim=-1) * s.norm(dim=-1) + 1e-6)
+    return (1 - cos).sum()
+
+
+def gradient_distance(g_real: list[torch.Tensor], g_syn: list[torch.Tensor], metric: str = "ours") -> torch.Tensor:
+    """The matching distance D between two lists of parameter gradients.
+
+    ``ours``: layer-wise, per-output-node cosine distance (thesis eq. 3.10);
+    ``mse``: squared Euclidean distance of the flattened, concatenated gradients;
+    ``cos``: 1 - cosine of the flattened, concatenated gradients (Table A.T7 ablations).
+    """
+    if metric == "ours":
+        return sum(layer_distance(r, s) for r, s in zip(g_real, g_syn))
+    flat_r = torch.cat([g.flatten() for g in g_real])
+    flat_s = torch.cat([g.flatten() for g in g_syn])
+    if metric == "mse":
+        return ((flat_r - flat_s) ** 2).sum()
+    if metric == "cos":
+        return 1 - (flat_r * flat_s).sum() / (flat_r.norm() * flat_s.norm() + 1e-6)
+    raise ValueError(f"Unknown metric {metric!r}; valid: {', '.join(METRICS)}")
+
+
+def freeze_batchnorm_on_real(net: nn.Module, real: RealData, generator: torch.Generator) -> None:
+    """Set BN running statistics from real images of every class, then put BN layers in eval mode.
+
+    Thesis A.1: statistics from a tiny synthetic batch are unreliable, so they are
+    estimated on real data and frozen before the per-class losses.
+    """
+    if not has_batchnorm(net):
+        return
+    images = torch.cat([real.sample_class(c, BN_IMAGES_PER_CLASS, generator)
+                        for c in range(real.info.num_classes)])
+    net.train()
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average: one pass gives exactly these images' statistics
+    with torch.no_grad():
+        net(images)
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
+
+
+def match_step(net: nn.Module, real: RealData, syn: torch.Tensor, ipc: int, *, batch_real: int,
+               strategy: str | None, metric: str, generator: torch.Generator) -> torch.Tensor:
+    """Sum over classes of D(grad on real_c, grad on S_c); differentiable w.r.t. ``syn``."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    loss = torch.zeros((), device=syn.device)
+    for c in range(real.info.num_classes):
+        omega = sample_params(strategy, 1, generator)  # Siamese: one omega for both sides (None for DC)
+        x_real = apply_params(real.sample_class(c, batch_real, generator), omega)
+        x_syn = apply_params(syn[c * ipc:(c + 1) * ipc], omega)
+        y_real = torch.full((x_real.shape[0],), c, device=syn.device)
+        y_syn = torch.full((ipc,), c, device=syn.device)
+        g_real = torch.autograd.grad(F.cross_entropy(net(x_real), y_real), params)
+        g_syn = torch.autograd.grad(F.cross_entropy(net(x_syn), y_syn), params, create_graph=True)
+        loss = loss + gradient_distance([g.detach() for g in g_real], list(g_syn), metric)
+    return loss
+
+
+def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convnet",
+                lr_img: float = 0.1, momentum: float = 0.5, lr_net: float = 0.01, batch_real: int = 256,
+                batch_train: int = 256, init: str = "noise", dsa_strategy: str | None = None,
+                metric: str = "ours", loops: tuple[int, int] | None = None, seed: int = 0,
+                checkpoint_path: str | os.PathLike | None = None, checkpoint_every: int = 10,
+                progress: bool = True) -> SyntheticSet:
+    """Learn a synthetic set by gradient matching: DC (``dsa_strategy=None``) or DSA.
+
+    Args:
+        real: the real data (its device is the compute device).
+        ipc: synthetic images per class.
+        iterations: K, outer iterations (fresh networks); thesis 1000.
+        arch: the condensing network (BN nets get real-data BN statistics, frozen).
+        lr_img, momentum: eta_S and the SGD momentum on S (authors: 0.1, 0.5).
+        lr_net: eta_theta for the network updates on S (plain SGD, as the authors).
+        batch_real: real images per class per match (256).
+        batch_train: batch size of the network updates on S.
+        init: ``noise`` (DC default) or ``real`` (DSA default).
+        dsa_strategy: DSA augmentation string; None for DC.
+        metric: gradient distance (``ours``, ``mse``, ``cos``).
+        loops: (T, varsigma_theta); None -> ``loop_schedule(ipc)``.
+        seed, checkpoint_path, checkpoint_every, progress: as in ``condense_dm``.
+
+    Returns:
+        SyntheticSet with ``method`` ``dc`` or ``dsa``.
+    """
+    info, device = real.info, real.device
+    if metric not in METRICS:
+        raise ValueError(f"Unknown metric {metric!r}; valid: {', '.join(METRICS)}")
+    outer, inner = loops or loop_schedule(ipc)
+    method = "dsa" if dsa_strategy else "dc"
+    config = {"algorithm": method, "dataset": info.name, "ipc": ipc, "iterations": iterations, "arch": arch,
+              "lr_img": lr_img, "momentum": momentum, "lr_net": lr_net, "batch_real": batch_real,
+              "batch_train": batch_train, "init": init, "strategy": dsa_strategy, "metric": metric,
+              "loops": [outer, inner], "seed": seed}
+    gen = make_generator(seed)
+    syn = init_synthetic(real, ipc, init, gen).detach().requires_grad_(True)
+    labels = torch.arange(info.num_classes).repeat_interleave(ipc).to(device)
+    optimizer = torch.optim.SGD([syn], lr=lr_img, momentum=momentum)
+    start, loss_value = 0, float("nan")
+    ckpt = Path(checkpoint_path) if checkpoint_path else None
+    if ckpt is not None and ckpt.is_file():
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        if state["config"] == config:
+            with torch.no_grad():
+                syn.copy_(state["images"])
+            optimizer.load_state_dict(state["optimizer"])
+            gen.set_state(state["generator"])
+            start = state["iteration"]
+
+    t0 = time.perf_counter()
+    bar = tqdm(range(start, iterations), desc=f"{method.upper()} {info.name} ipc={ipc}", disable=not progress,
+               initial=start, total=iterations)
+    for it in bar:
+        seed_everything(int(torch.randint(2**31 - 1, (1,), generator=gen)))
+        net = get_network(arch, info.channel, info.num_classes, info.im_size).to(device)
+        for t in range(outer):
+            freeze_batchnorm_on_real(net, real, gen)
+            loss = match_step(net, real, syn, ipc, batch_real=batch_real, strategy=dsa_strategy,
+                              metric=metric, generator=gen)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if t == outer - 1:
+                break
+            # Network update on the current S; DSA uses ordinary (per-image) augmentation here.
+            _train_on_synthetic(net, syn.detach(), labels, inner, lr_net, batch_train, dsa_strategy, gen)
+        loss_value = float(loss.detach())
+        if not (torch.isfinite(loss) and torch.isfinite(syn).all()):
+            raise FloatingPointError(f"{method.upper()} on {info.name} ipc={ipc}: loss or synthetic images "
+                                     f"became NaN/inf at outer iteration {it + 1} (lr_img={lr_img}).")
+        bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
+        if ckpt is not None and (it + 1) % checkpoint_every == 0 and it + 1 < iterations:
+            state = {"config": config, "images": syn.detach().cpu(), "optimizer": optimizer.state_dict(),
+                     "generator": gen.get_state(), "iteration": it + 1}
+            atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
+    bar.close()
+    if ckpt is not None and ckpt.is_file():
+        ckpt.unlink()
+    return SyntheticSet(syn.detach().clone(), labels, info.name, method, ipc, info.mean, info.std,
+                        config=config, seed=seed, iteration=iterations,
+                        metrics={"loss": loss_value, "seconds": time.perf_counter() - t0, "resumed_from": start})
+
+
+def _train_on_synthetic(net, images, labels, epochs, lr, batch_size, strategy, generator) -> None:
+    """varsigma_theta epochs of plain SGD (no momentum, no weight decay) on S, as the authors' inner loop."""
+    net.train()
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    for _ in range(epochs):
+        train_epoch(net, optimizer, images, labels, batch_size=batch_size, strategy=strategy, generator=generator)

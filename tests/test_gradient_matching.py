@@ -1,0 +1,85 @@
+import pytest
+import torch
+
+from dc_lib.gradient_matching import (condense_gm, freeze_batchnorm_on_real, gradient_distance, layer_distance,
+                                      loop_schedule)
+from dc_lib.models import get_network
+from dc_lib.seeding import make_generator, seed_everything
+
+SMALL = dict(batch_real=4, progress=False, arch="convnet", loops=(2, 1))
+
+
+def grads(seed, shapes=((4, 3, 3, 3), (4,), (10, 8))):
+    gen = make_generator(seed)
+    return [torch.randn(s, generator=gen) for s in shapes]
+
+
+def test_distance_is_zero_for_identical_gradients():
+    g = grads(0)
+    for metric in ("ours", "mse", "cos"):
+        assert gradient_distance(g, g, metric).item() == pytest.approx(0, abs=1e-5)
+
+
+def test_distance_is_positive_for_different_gradients():
+    for metric in ("ours", "mse", "cos"):
+        assert gradient_distance(grads(0), grads(1), metric).item() > 0
+
+
+def test_per_output_node_grouping_matches_a_hand_computation():
+    # A 2-output, 1-input, 1x2 "conv": rows are (1, 0) vs (1, 1) and (0, 1) vs (0, 2).
+    real = torch.tensor([[[[1.0, 0.0]]], [[[0.0, 1.0]]]])
+    syn = torch.tensor([[[[1.0, 1.0]]], [[[0.0, 2.0]]]])
+    expected = (1 - 1 / 2 ** 0.5) + (1 - 1.0)
+    assert layer_distance(real, syn).item() == pytest.approx(expected, abs=1e-5)
+
+
+def test_biases_and_norm_vectors_do_not_enter_the_distance():
+    assert layer_distance(torch.ones(5), -torch.ones(5)).item() == 0
+
+
+def test_unknown_metric_is_rejected():
+    with pytest.raises(ValueError, match="valid: ours, mse, cos"):
+        gradient_distance(grads(0), grads(1), "l1")
+
+
+def test_loop_schedule_follows_the_thesis():
+    assert [loop_schedule(i) for i in (1, 10, 20, 50)] == [(1, 1), (10, 50), (20, 25), (50, 10)]
+
+
+def test_synthetic_images_move_when_the_gradients_differ(tiny_real):
+    start = condense_gm(tiny_real, 1, iterations=0, **SMALL)
+    after = condense_gm(tiny_real, 1, iterations=1, **SMALL)
+    assert (after.images - start.images).abs().sum() > 0
+
+
+def test_synthetic_images_stay_put_when_the_gradients_already_match(tiny_real):
+    # One image per class, initialised from that image: the real and synthetic gradients are equal.
+    # Squared distance, because the cosine's eps leaves a tiny pull on near-zero gradient rows.
+    first = torch.stack([idx[0] for idx in tiny_real.indices_class])
+    tiny_real.x_train, tiny_real.y_train = tiny_real.x_train[first], torch.arange(10)
+    tiny_real.indices_class = [torch.tensor([c]) for c in range(10)]
+    kept = condense_gm(tiny_real, 1, iterations=1, init="real", metric="mse", **{**SMALL, "loops": (1, 1)})
+    assert torch.allclose(kept.images, tiny_real.x_train, atol=1e-6)
+
+
+def test_dsa_is_the_same_algorithm_with_siamese_augmentation(tiny_real):
+    dc = condense_gm(tiny_real, 1, iterations=1, init="real", **SMALL)
+    dsa = condense_gm(tiny_real, 1, iterations=1, init="real", dsa_strategy="crop_scale", **SMALL)
+    assert (dc.method, dsa.method) == ("dc", "dsa") and not torch.equal(dc.images, dsa.images)
+
+
+def test_same_seed_gives_bit_identical_images(tiny_real):
+    a = condense_gm(tiny_real, 2, iterations=1, seed=3, dsa_strategy="color_crop", **SMALL)
+    b = condense_gm(tiny_real, 2, iterations=1, seed=3, dsa_strategy="color_crop", **SMALL)
+    assert torch.equal(a.images, b.images)
+
+
+def test_batchnorm_statistics_stay_frozen_during_matching(tiny_real):
+    seed_everything(0)
+    net = get_network("convnet_bn", 1, 10, (28, 28))
+    freeze_batchnorm_on_real(net, tiny_real, make_generator(0))
+    bn = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    before = [m.running_mean.clone() for m in bn]
+    assert all(not m.training for m in bn) and before[0].abs().sum() > 0
+    net(torch.randn(3, 1, 28, 28) * 5 + 3)
+    assert all(torch.equal(m.running_mean, b) for m, b in zip(bn, before))
