@@ -10,6 +10,10 @@ usage() {
 Usage: ./reproduce.sh CHAPTER [--profile smoke|cpu|paper] [--device auto|cpu|cuda] [--data-root DIR]
 
 Chapters:
+  chapter3   gradient matching (DC) and coreset baselines: Table 3.1, Figures 3.2, 3.3
+             notebook: notebooks/03_gradient_matching.ipynb
+  chapter4   differentiable Siamese augmentation (DSA): Table 4.1, Figure 4.2
+             notebook: notebooks/04_siamese_augmentation.ipynb
   chapter5   distribution matching (DM): Tables 5.1, 5.2, Figures 5.2, 5.5
              notebook: notebooks/05_distribution_matching.ipynb
 
@@ -41,9 +45,11 @@ while [[ $# -gt 0 ]]; do
 done
 
 case "$chapter" in
+  chapter3) notebook="03_gradient_matching" ;;
+  chapter4) notebook="04_siamese_augmentation" ;;
   chapter5) notebook="05_distribution_matching" ;;
   "") echo "error: name a chapter" >&2; usage >&2; exit 2 ;;
-  *) echo "error: unknown chapter '$chapter' (available: chapter5)" >&2; exit 2 ;;
+  *) echo "error: unknown chapter '$chapter' (available: chapter3, chapter4, chapter5)" >&2; exit 2 ;;
 esac
 case "$profile" in smoke|cpu|paper) ;; *) echo "error: unknown profile '$profile' (smoke, cpu, paper)" >&2; exit 2 ;; esac
 case "$device" in auto|cpu|cuda) ;; *) echo "error: unknown device '$device' (auto, cpu, cuda)" >&2; exit 2 ;; esac

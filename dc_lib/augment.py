@@ -46,6 +46,14 @@ BRIGHTNESS = 1.0
 SATURATION = 2.0
 CONTRAST = 0.5
 
+# Chapter 3's classical MNIST augmentation for training evaluation networks on DC and coreset sets
+# (authors' get_daparam: crop 4 px, scale +-0.2, rotate +-45 degrees, one op per image). Not differentiable
+# Siamese augmentation: a separate strategy name, accepted wherever a strategy string is.
+CLASSIC = "classic"
+CLASSIC_CROP_PIXELS = 4
+CLASSIC_SCALE = 0.2
+CLASSIC_ROTATE_DEGREES = 45.0
+
 DEFAULT_STRATEGY = "color_crop_cutout_flip_scale_rotate"
 # Flipping changes a digit's meaning, so the thesis drops it for MNIST and SVHN.
 NO_FLIP_STRATEGY = "color_crop_cutout_scale_rotate"
@@ -60,6 +68,8 @@ def parse_strategy(strategy: str | None) -> tuple[str, ...]:
     """Split and validate a strategy string; ``None``, ``""`` and ``"none"`` mean no augmentation."""
     if strategy is None or strategy.lower() in ("", "none"):
         return ()
+    if strategy.lower() == CLASSIC:
+        return (CLASSIC,)
     ops = tuple(strategy.lower().split("_"))
     bad = [op for op in ops if op not in OPS]
     if bad:
@@ -101,6 +111,8 @@ def apply_params(x: torch.Tensor, params: AugParams | None) -> torch.Tensor:
 def augment(x: torch.Tensor, strategy: str | None, generator: torch.Generator,
             siamese: bool = False) -> torch.Tensor:
     """Augment a batch with one op of ``strategy``: per-image parameters, or shared if ``siamese``."""
+    if strategy == CLASSIC:
+        return classic_augment(x, generator)
     return apply_params(x, sample_params(strategy, 1 if siamese else x.shape[0], generator))
 
 
@@ -170,6 +182,40 @@ def _cutout(x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     inside = ((r >= top.view(-1, 1, 1)) & (r < top.view(-1, 1, 1) + ch)
               & (c >= left.view(-1, 1, 1)) & (c < left.view(-1, 1, 1) + cw))
     return x * (~inside).unsqueeze(1).to(x.dtype)
+
+
+def classic_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Chapter 3's MNIST augmentation: per image one of crop / scale / rotate, ``(N, C, H, W)``.
+
+    crop: shift by an integer in [-4, 4) pixels per axis; scale: a factor in [0.8, 1.2] per
+    axis about the centre; rotate: an integer angle in [-45, 45) degrees. Empty areas take the
+    batch's per-channel mean, as in the authors' code (which also fills crop and rotate with
+    the mean; its scale pads with zeros, which in normalised space is close to the mean).
+    Bilinear sampling stands in for their scipy rotation and nearest-neighbour resize.
+    """
+    n, _, h, w = x.shape
+    choice = torch.randint(3, (n,), generator=generator).to(x.device).view(n, 1, 1)
+    u = torch.rand(n, 2, generator=generator).to(x.device, x.dtype)
+    eye = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], device=x.device, dtype=x.dtype).repeat(n, 1, 1)
+    crop = eye.clone()
+    crop[:, 0, 2] = _pixel_shift(u[:, 1], CLASSIC_CROP_PIXELS, w)
+    crop[:, 1, 2] = _pixel_shift(u[:, 0], CLASSIC_CROP_PIXELS, h)
+    factor = 1 + (2 * u - 1) * CLASSIC_SCALE
+    scale = eye.clone()
+    scale[:, 0, 0], scale[:, 1, 1] = 1 / factor[:, 1], 1 / factor[:, 0]
+    angle = (torch.floor(u[:, 0] * 2 * CLASSIC_ROTATE_DEGREES) - CLASSIC_ROTATE_DEGREES) / 180 * math.pi
+    zero = torch.zeros_like(angle)
+    rotate = torch.stack([torch.stack([angle.cos(), angle.sin(), zero], 1),
+                          torch.stack([-angle.sin(), angle.cos(), zero], 1)], 1)
+    theta = torch.where(choice == 0, crop, torch.where(choice == 1, scale, rotate))
+    mean = x.mean(dim=(0, 2, 3), keepdim=True)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x - mean, grid, align_corners=False) + mean
+
+
+def _pixel_shift(u: torch.Tensor, pixels: int, size: int) -> torch.Tensor:
+    """Uniforms -> an integer pixel shift in [-pixels, pixels), in affine-grid units for ``size`` pixels."""
+    return (torch.floor(u * 2 * pixels) - pixels) * 2 / size
 
 
 _APPLY = {"color": _color, "crop": _crop, "cutout": _cutout, "flip": _flip,

@@ -12,11 +12,8 @@ import itertools
 import pandas as pd
 
 from .experiments import Runner
-from .files import atomic_write
-from .results import Cell, markdown_table, summarise, write_summary
-
-PAPER_COMMAND = "./reproduce.sh chapter5 --profile paper"
-
+from . import tables
+from .results import Cell, summarise
 
 def _arch(dataset: str, bn: bool = False) -> str:
     arch = "convnet_d4" if dataset == "tinyimagenet" else "convnet"
@@ -30,12 +27,7 @@ def _cell(table: str, dataset: str, ipc: int, method: str, bn: bool = False, set
 
 
 def _run_all(runner: Runner, cells: list[Cell], skipped: list[Cell]) -> list[tuple[Cell, str]]:
-    not_run = [(c, f"not run in this profile (`{PAPER_COMMAND}`)") for c in skipped]
-    for cell in cells:
-        status = runner.run(cell)
-        if status != "done":
-            not_run.append((cell, status))
-    return not_run
+    return tables.run_cells(runner, cells, skipped, chapter=5)
 
 
 def table_5_1(runner: Runner, datasets=None, ipcs=None) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
@@ -89,21 +81,11 @@ def figure_5_2_sets(runner: Runner, pairs=None) -> list:
     return [runner.synset(_cell("5.1", d, i, "dm")) for d, i in pairs if runner.data(d) is not None]
 
 
-def profile_line(runner: Runner) -> str:
-    """The sentence every table carries: which profile and budget produced it."""
-    p = runner.profile
-    reduced = ("**Reduced run** (not the thesis protocol: K=20000, batch_real=256, 5 sets x 20 networks, "
-               "1000 epochs)" if p.reduced else "Thesis protocol")
-    return (f"Profile `{p.name}` ({p.description}); budget `{p.budget()}`. {reduced}. "
-            f"Every set is evaluated with DSA augmentation while training the networks; "
-            f"std is the population std over all networks of all sets.")
+
+EVALUATION = ("Every set (DM and random alike) is evaluated with DSA augmentation while training the "
+              "networks, as in the authors' DM code.")
 
 
 def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str) -> str:
-    """Write a table's tidy rows (CSV), its summary (CSV + markdown); return the markdown table."""
-    rows = runner.rows(table)
-    path = runner.out_dir / f"table_{table}_rows.csv"
-    atomic_write(path, lambda tmp: rows.to_csv(tmp, index=False))
-    write_summary(summary, runner.out_dir, f"table_{table}", title=title, profile_line=profile_line(runner),
-                  not_run=not_run)
-    return markdown_table(summary, not_run)
+    """Write a chapter 5 table (rows CSV, summary CSV, markdown); return the markdown table."""
+    return tables.write_table(runner, table, summary, not_run, title, EVALUATION)

@@ -37,6 +37,22 @@ class Chapter5Plan:
 
 
 @dataclass(frozen=True)
+class GradientMatchingPlan:
+    """Which chapter 3/4 experiments a profile runs (Tables 3.1 and 4.1, Figures 3.2, 3.3, 4.2).
+
+    Attributes:
+        datasets, ipcs: the grid of Tables 3.1 / 4.1.
+        curve_ipcs: extra ipcs for Figure 3.3 (DC and herding vs ipc) on ``datasets[0]``.
+        dc_init: ``noise`` (thesis) or ``real`` (the cpu profile: comparable per A.1, converges faster).
+    """
+
+    datasets: tuple[str, ...]
+    ipcs: tuple[int, ...]
+    curve_ipcs: tuple[int, ...] = ()
+    dc_init: str = "noise"
+
+
+@dataclass(frozen=True)
 class Profile:
     """A named set of budgets.
 
@@ -52,6 +68,11 @@ class Profile:
         test_limit: test on the first N test images only (None = whole test split).
         checkpoint_every: DM iterations between checkpoints.
         progress: show tqdm bars (off in smoke so nbval outputs are stable).
+        eval_epochs_plain: epochs for evaluation without augmentation (authors: 300).
+        gm_iterations: K for DC/DSA (thesis: 1000 outer iterations).
+        gm_batch_real: real images per class per gradient match (thesis: 256).
+        feature_epochs: epochs of the whole-set network behind herding, k-center, forgetting.
+        coreset_pool: candidates per class for the coreset selectors (None = the whole class).
     """
 
     name: str
@@ -66,6 +87,13 @@ class Profile:
     checkpoint_every: int
     progress: bool
     chapter5: Chapter5Plan = field(repr=False, default=None)
+    eval_epochs_plain: int = 300
+    gm_iterations: int = 1000
+    gm_batch_real: int = 256
+    feature_epochs: int = 10
+    coreset_pool: int | None = None
+    chapter3: GradientMatchingPlan = field(repr=False, default=None)
+    chapter4: GradientMatchingPlan = field(repr=False, default=None)
 
     def budget(self) -> str:
         """A compact, stable description stored with every result row."""
@@ -89,7 +117,10 @@ PROFILES: dict[str, Profile] = {
         test_limit=500, checkpoint_every=2, progress=False,
         chapter5=Chapter5Plan(table_5_1=(("mnist",), (1,)), whole=False,
                               table_5_2=(("mnist", 1),), figure_5_5=("mnist", (1, 2)),
-                              figure_5_2=(("mnist", 1),), mmd=True)),
+                              figure_5_2=(("mnist", 1),), mmd=True),
+        eval_epochs_plain=4, gm_iterations=1, gm_batch_real=8, feature_epochs=2, coreset_pool=40,
+        chapter3=GradientMatchingPlan(("mnist",), (1,), curve_ipcs=(), dc_init="noise"),
+        chapter4=GradientMatchingPlan(("mnist",), (1,))),
     "cpu": Profile(
         name="cpu",
         description="reduced protocol for a 2-core CPU, about 1.5 h per chapter",
@@ -97,7 +128,11 @@ PROFILES: dict[str, Profile] = {
         test_limit=None, checkpoint_every=50, progress=True,
         chapter5=Chapter5Plan(table_5_1=(("mnist", "fashionmnist"), (1, 10)), whole=False,
                               table_5_2=(("mnist", 10),), figure_5_5=("mnist", (1, 5, 10)),
-                              figure_5_2=(("mnist", 10), ("fashionmnist", 10)), mmd=False)),
+                              figure_5_2=(("mnist", 10), ("fashionmnist", 10)), mmd=False),
+        # Chapters 3/4 cpu budgets are provisional: not yet calibrated by a full cpu run.
+        eval_epochs_plain=300, gm_iterations=20, gm_batch_real=64, feature_epochs=2, coreset_pool=None,
+        chapter3=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), curve_ipcs=(), dc_init="real"),
+        chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10))),
     "paper": Profile(
         name="paper",
         description="the thesis protocol (GPU): K=20000, 5 sets x 20 networks, 1000 epochs",
@@ -107,7 +142,11 @@ PROFILES: dict[str, Profile] = {
             table_5_1=(("mnist", "cifar10", "cifar100", "tinyimagenet"), (1, 10, 50)), whole=True,
             table_5_2=(("cifar10", 50), ("cifar100", 50), ("tinyimagenet", 50)),
             figure_5_5=("cifar10", (100, 200, 500, 1000, 1250)),
-            figure_5_2=(("mnist", 10), ("cifar10", 10)), mmd=True)),
+            figure_5_2=(("mnist", 10), ("cifar10", 10)), mmd=True),
+        eval_epochs_plain=300, gm_iterations=1000, gm_batch_real=256, feature_epochs=10, coreset_pool=None,
+        chapter3=GradientMatchingPlan(("mnist", "fashionmnist", "svhn", "cifar10"), (1, 10, 50),
+                                      curve_ipcs=(20, 30, 40), dc_init="noise"),
+        chapter4=GradientMatchingPlan(("mnist", "fashionmnist", "svhn", "cifar10"), (1, 10, 50))),
 }
 
 

@@ -33,7 +33,7 @@ from tqdm import tqdm  # plain text bars: no ipywidgets needed, same look in pap
 
 from .augment import apply_params, default_strategy, sample_params
 from .data import RealData, check_ipc
-from .files import atomic_write
+from .checkpoint import resume_checkpoint, save_checkpoint
 from .models import get_network, has_batchnorm
 from .seeding import make_generator, seed_everything
 from .synset import SyntheticSet
@@ -112,22 +112,10 @@ def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
     check_ipc(real, ipc)
     syn = init_synthetic(real, ipc, init, gen).detach().requires_grad_(True)
     optimizer = torch.optim.SGD([syn], lr=lr, momentum=momentum)
-    start, loss_value = 0, float("nan")
+    loss_value = float("nan")
 
     ckpt = Path(checkpoint_path) if checkpoint_path else None
-    if ckpt is not None and ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
-        if state["config"] == config:
-            with torch.no_grad():
-                syn.copy_(state["images"])
-            optimizer.load_state_dict(state["optimizer"])
-            gen.set_state(state["generator"])
-            start = state["iteration"]
-
-    def save_checkpoint(iteration: int) -> None:
-        state = {"config": config, "images": syn.detach().cpu(), "optimizer": optimizer.state_dict(),
-                 "generator": gen.get_state(), "iteration": iteration}
-        atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
+    start = resume_checkpoint(ckpt, config, syn, optimizer, gen)
 
     labels = torch.arange(info.num_classes).repeat_interleave(ipc).to(device)
     syn_counts = [ipc] * info.num_classes
@@ -159,7 +147,7 @@ def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                     f"iteration {it + 1} (lr={lr}). Lower the learning rate or check the data.")
             bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
         if ckpt is not None and ((it + 1) % checkpoint_every == 0) and not last:
-            save_checkpoint(it + 1)
+            save_checkpoint(ckpt, config, syn, optimizer, gen, it + 1)
     bar.close()
 
     result = SyntheticSet(syn.detach().clone(), labels, info.name,

@@ -10,22 +10,24 @@ was cut off resumes from its checkpoint.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+import torch
 
-from .augment import default_strategy
-from .baselines import select_random
+from .augment import CLASSIC, default_strategy
+from .baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
 from .config import Profile, dm_iterations
 from .data import DatasetNotFoundError, RealData, canonical_name, load_dataset
 from .distribution_matching import condense_dm, condense_mmd_pixels
 from .evaluation import evaluate_set, evaluate_whole_dataset
+from .gradient_matching import condense_gm
 from .results import Cell, ResultStore, make_rows
 from .seeding import derive_seed, resolve_device
 from .synset import SyntheticSet
 
-METHODS = ("dm", "mmd", "random", "whole")
+METHODS = ("dm", "mmd", "dc", "dsa", "random", "herding", "kcenter", "forgetting", "whole")
+CORESETS = ("herding", "kcenter", "forgetting")
 
 
 class Runner:
@@ -75,7 +77,8 @@ class Runner:
         """Load the set if it was made before with the same budget, else make and save it."""
         path = self.synset_path(cell, set_idx)
         seed = self.set_seed(cell, set_idx)
-        iterations = dm_iterations(self.profile, cell.dataset) if cell.method in ("dm", "mmd") else 0
+        iterations = {"dm": dm_iterations(self.profile, cell.dataset), "mmd": dm_iterations(self.profile, cell.dataset),
+                      "dc": self.profile.gm_iterations, "dsa": self.profile.gm_iterations}.get(cell.method, 0)
         if path.is_file():
             syn = SyntheticSet.load(path, self.device)
             same_budget = syn.config.get("batch_real", self.profile.batch_real) == self.profile.batch_real
@@ -89,12 +92,58 @@ class Runner:
             syn = condense_dm(real, cell.ipc, arch=cell.condense_arch, **common)
         elif cell.method == "mmd":
             syn = condense_mmd_pixels(real, cell.ipc, **common)
+        elif cell.method in ("dc", "dsa"):
+            plan = self.profile.chapter3 if cell.method == "dc" else self.profile.chapter4
+            init = plan.dc_init if cell.method == "dc" else "real"
+            strategy = default_strategy(real.info.name) if cell.method == "dsa" else None
+            syn = condense_gm(real, cell.ipc, arch=cell.condense_arch, init=init, dsa_strategy=strategy,
+                              **{**common, "batch_real": self.profile.gm_batch_real, "checkpoint_every": 1})
         elif cell.method == "random":
             syn = select_random(real, cell.ipc, seed=seed)
+        elif cell.method in CORESETS:
+            syn = self._select_coreset(cell, real, seed)
         else:
             raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
         syn.save(path)
         return syn
+
+    def _select_coreset(self, cell: Cell, real: RealData, seed: int) -> SyntheticSet:
+        """Herding / k-center / forgetting from one whole-set network per dataset (cached on disk)."""
+        p = self.profile
+        pool = real if p.coreset_pool is None else _class_pool(real, p.coreset_pool)
+        net, counts = feature_network(pool, epochs=p.feature_epochs, seed=derive_seed(self.seed, "features"),
+                                      cache=self.out_dir / "features" / f"{real.info.name}_pool{p.coreset_pool}.pt",
+                                      progress=p.progress)
+        if cell.method == "herding":
+            return select_herding(pool, cell.ipc, net, seed)
+        if cell.method == "kcenter":
+            return select_k_center(pool, cell.ipc, net, seed)
+        return select_forgetting(pool, cell.ipc, counts, seed)
+
+    def eval_protocol(self, cell: Cell, real: RealData) -> tuple[str | None, int]:
+        """(augmentation, epochs) for training the evaluation networks of a cell.
+
+        Chapter 5 and DSA sets: DSA augmentation (authors' DM/DSA code). DC and coreset
+        sets (chapters 3/4): MNIST uses the classical crop/scale/rotate (thesis A.1), other
+        datasets none. Epochs: the augmented budget, or ``eval_epochs_plain`` without augmentation.
+        """
+        if cell.chapter == 5 or cell.method in ("dsa", "dm"):
+            return default_strategy(real.info.name), self.profile.eval_epochs
+        if real.info.name == "mnist":
+            return CLASSIC, self.profile.eval_epochs
+        return None, self.profile.eval_epochs_plain
+
+    def budget(self, cell: Cell, strategy: str | None, epochs: int) -> str:
+        """The profile budget plus what this cell used beyond it (chapters 3/4)."""
+        p = self.profile
+        if cell.chapter == 5:
+            return p.budget()
+        extra = f";eval_aug={strategy or 'none'};eval_epochs={epochs}"
+        if cell.method in ("dc", "dsa"):
+            extra += f";K_gm={p.gm_iterations};batch_real_gm={p.gm_batch_real}"
+        if cell.method in CORESETS:
+            extra += f";feature_epochs={p.feature_epochs};pool={p.coreset_pool or 'all'}"
+        return p.budget() + extra
 
     # -- cells ------------------------------------------------------------------------------
     def run(self, cell: Cell) -> str:
@@ -109,7 +158,8 @@ class Runner:
         for set_idx in range(num_sets):
             if self.store.has(cell, set_idx, p.name):
                 continue
-            if self._copy_shared_rows(cell, set_idx):
+            if cell.method != "whole" and self._copy_shared_rows(cell, set_idx,
+                                                                 self.budget(cell, *self.eval_protocol(cell, real))):
                 continue
             seed = self.set_seed(cell, set_idx)
             eval_seed = derive_seed(seed, "eval", cell.eval_arch)
@@ -120,17 +170,16 @@ class Runner:
                 budget = f"{p.budget()};whole_epochs={p.whole_epochs}"
             else:
                 syn = self.synset(cell, set_idx)
-                # One protocol for every set of this chapter: DSA augmentation while training
-                # the evaluation networks (authors' DM code), also for random selection.
+                strategy, epochs = self.eval_protocol(cell, real)
                 accs = evaluate_set(syn.images, syn.labels, real, arch=cell.eval_arch, num_nets=p.num_nets,
-                                    epochs=p.eval_epochs, strategy=default_strategy(real.info.name),
-                                    seed=eval_seed, test_limit=p.test_limit, progress=p.progress)
-                budget = p.budget()
+                                    epochs=epochs, strategy=strategy, seed=eval_seed, test_limit=p.test_limit,
+                                    progress=p.progress)
+                budget = self.budget(cell, strategy, epochs)
             self.store.append(make_rows(cell, set_idx, seed, accs, profile=p.name, budget=budget,
                                         data_source=real.source, note=real.note))
         return "done"
 
-    def _copy_shared_rows(self, cell: Cell, set_idx: int) -> bool:
+    def _copy_shared_rows(self, cell: Cell, set_idx: int, budget: str) -> bool:
         """Reuse rows of the identical experiment recorded under another table (e.g. 5.1 -> 5.2)."""
         df = self.store.load()
         if not len(df):
@@ -138,7 +187,7 @@ class Runner:
         same = df[(df.dataset == cell.dataset) & (df.ipc == cell.ipc) & (df.method == cell.method)
                   & (df.condense_arch == cell.condense_arch) & (df.eval_arch == cell.eval_arch)
                   & (df.set_idx == set_idx) & (df.profile == self.profile.name)
-                  & (df.budget == self.profile.budget())]
+                  & (df.budget == budget)]
         if not len(same):
             return False
         first = same[same.table == same.table.iloc[0]]
@@ -152,13 +201,8 @@ class Runner:
         return df[(df.table == table) & (df.profile == self.profile.name)] if len(df) else df
 
 
-def plan_cells(cells: list[Cell], runnable: set[tuple[str, int]] | None = None) -> tuple[list[Cell], list[Cell]]:
-    """Split cells into those whose (dataset, ipc) is in ``runnable`` and the rest."""
-    if runnable is None:
-        return list(cells), []
-    run = [c for c in cells if (c.dataset, c.ipc) in runnable]
-    return run, [c for c in cells if (c.dataset, c.ipc) not in runnable]
-
-
-def with_table(cell: Cell, table: str, setting: str = "") -> Cell:
-    return replace(cell, table=table, setting=setting)
+def _class_pool(real: RealData, per_class: int) -> RealData:
+    """The first ``per_class`` training images of every class (the smoke profile's coreset pool)."""
+    keep = torch.cat([idx[:per_class] for idx in real.indices_class])
+    return RealData(real.info, real.x_train[keep], real.y_train[keep], real.x_test, real.y_test,
+                    real.source, real.note)

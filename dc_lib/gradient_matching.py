@@ -28,7 +28,7 @@ from .augment import apply_params, sample_params
 from .data import RealData
 from .distribution_matching import init_synthetic
 from .evaluation import train_epoch
-from .files import atomic_write
+from .checkpoint import resume_checkpoint, save_checkpoint
 from .models import get_network, has_batchnorm
 from .seeding import make_generator, seed_everything
 from .synset import SyntheticSet
@@ -163,16 +163,9 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
     syn = init_synthetic(real, ipc, init, gen).detach().requires_grad_(True)
     labels = torch.arange(info.num_classes).repeat_interleave(ipc).to(device)
     optimizer = torch.optim.SGD([syn], lr=lr_img, momentum=momentum)
-    start, loss_value = 0, float("nan")
+    loss_value = float("nan")
     ckpt = Path(checkpoint_path) if checkpoint_path else None
-    if ckpt is not None and ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
-        if state["config"] == config:
-            with torch.no_grad():
-                syn.copy_(state["images"])
-            optimizer.load_state_dict(state["optimizer"])
-            gen.set_state(state["generator"])
-            start = state["iteration"]
+    start = resume_checkpoint(ckpt, config, syn, optimizer, gen)
 
     t0 = time.perf_counter()
     bar = tqdm(range(start, iterations), desc=f"{method.upper()} {info.name} ipc={ipc}", disable=not progress,
@@ -197,9 +190,7 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                                      f"became NaN/inf at outer iteration {it + 1} (lr_img={lr_img}).")
         bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
         if ckpt is not None and (it + 1) % checkpoint_every == 0 and it + 1 < iterations:
-            state = {"config": config, "images": syn.detach().cpu(), "optimizer": optimizer.state_dict(),
-                     "generator": gen.get_state(), "iteration": it + 1}
-            atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
+            save_checkpoint(ckpt, config, syn, optimizer, gen, it + 1)
     bar.close()
     if ckpt is not None and ckpt.is_file():
         ckpt.unlink()

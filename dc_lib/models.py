@@ -103,7 +103,22 @@ def _norm2d(norm: str, channels: int) -> nn.Module:
 # ---------------------------------------------------------------------------
 
 
-class ConvNet(nn.Module):
+class _FeaturesThenLinear(nn.Module):
+    """A ``features`` stack, flattened, then a linear ``classifier``; ``embed`` = the flattened features."""
+
+    features: nn.Module
+    classifier: nn.Linear
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, H, W) -> (N, F)``: flattened output of ``features``."""
+        return torch.flatten(self.features(x), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, H, W) -> (N, num_classes)``."""
+        return self.classifier(self.embed(x))
+
+
+class ConvNet(_FeaturesThenLinear):
     """ConvNet of the DC papers: ``depth`` x [conv3x3 -> norm -> act -> pool], then Linear.
 
     Input ``(N, channel, H, W)``; ``forward`` returns ``(N, num_classes)``,
@@ -171,14 +186,6 @@ class ConvNet(nn.Module):
         if act == "leakyrelu":
             return nn.LeakyReLU(0.01)
         return nn.ReLU()
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, H, W) -> (N, width * H' * W')`` flattened conv features."""
-        return torch.flatten(self.features(x), 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, H, W) -> (N, num_classes)`` logits."""
-        return self.classifier(self.embed(x))
 
 
 # ---------------------------------------------------------------------------
@@ -249,7 +256,7 @@ class LeNet(nn.Module):
         return self.classifier(self.embed(x))
 
 
-class AlexNet(nn.Module):
+class AlexNet(_FeaturesThenLinear):
     """The authors' small AlexNet (five convs, three max-pools, one Linear).
 
     ``embed``: ``(N, C, H, W) -> (N, 192 * H' * W')`` (``192*4*4`` for 28x28x1
@@ -287,19 +294,11 @@ class AlexNet(nn.Module):
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(c * h * w, num_classes)
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, H, W) -> (N, 192 * H' * W')``."""
-        return torch.flatten(self.features(x), 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, H, W) -> (N, num_classes)``."""
-        return self.classifier(self.embed(x))
-
 
 _VGG11_CFG = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
 
 
-class VGG11(nn.Module):
+class VGG11(_FeaturesThenLinear):
     """VGG-11 with 3x3 convs, a norm after each conv, ReLU and 2x2 max-pools.
 
     ``norm`` is ``"instancenorm"`` (default) or ``"batchnorm"``.
@@ -333,14 +332,6 @@ class VGG11(nn.Module):
             raise ValueError(f"im_size {tuple(im_size)} is too small for VGG-11")
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(c * h * w, num_classes)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, H, W) -> (N, 512 * H' * W')``."""
-        return torch.flatten(self.features(x), 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, H, W) -> (N, num_classes)``."""
-        return self.classifier(self.embed(x))
 
 
 # ---------------------------------------------------------------------------

@@ -29,10 +29,11 @@ def plot_accuracy_vs_ipc(summary: pd.DataFrame, title: str = ""):
     fig, ax = plt.subplots(figsize=(6, 4))
     for method, g in summary.groupby("method"):
         g = g.sort_values("ipc")
-        ax.errorbar(g.ipc, g["mean"], yerr=g["std"], marker="o", capsize=3, label=f"{method} (reproduced)")
+        bars = ax.errorbar(g.ipc, g["mean"], yerr=g["std"], marker="o", capsize=3, label=f"{method} (reproduced)")
         ref = g[[not math.isnan(v) for v in g.thesis_mean]]
         if len(ref):
-            ax.scatter(ref.ipc, ref.thesis_mean, marker="x", s=60, label=f"{method} (thesis)")
+            ax.scatter(ref.ipc, ref.thesis_mean, marker="x", s=60, color=bars[0].get_color(),
+                       label=f"{method} (thesis)")
     ax.set_xscale("log")
     ax.set_xlabel("images per class")
     ax.set_ylabel("test accuracy (%)")

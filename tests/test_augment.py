@@ -84,3 +84,25 @@ def test_scale_and_rotate_at_the_neutral_value_leave_the_image_unchanged():
     assert torch.allclose(apply_params(x, neutral_rotate), x, atol=1e-5)
     u = torch.full((1, 2), (1 - 1 / 1.2) / (1.2 - 1 / 1.2))  # scale factor exactly 1
     assert torch.allclose(apply_params(x, AugParams("scale", u)), x, atol=1e-5)
+
+
+def test_classic_mnist_augmentation_keeps_shape_and_repeats_with_the_seed():
+    from dc_lib.augment import CLASSIC
+
+    x = batch(n=6, c=1, size=28)
+    a, b = augment(x, CLASSIC, make_generator(2)), augment(x, CLASSIC, make_generator(2))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, x)
+
+
+def test_classic_crop_is_an_exact_integer_shift():
+    from dc_lib.augment import classic_augment
+
+    x = torch.arange(64.0).view(1, 1, 8, 8)
+    gen = make_generator(0)
+    for _ in range(20):  # some draw picks crop; a crop keeps pixel values exactly
+        out = classic_augment(x, gen)
+        inner = out[0, 0, 2:6, 2:6]
+        if torch.all(inner == inner.round()) and not torch.equal(out, x):
+            assert set(inner.flatten().tolist()) <= set(x.flatten().tolist())
+            return
+    pytest.fail("no crop drawn in 20 tries")

@@ -41,5 +41,29 @@ def test_a_dataset_without_data_is_reported_not_raised(runner):
 
 
 def test_unknown_method_is_rejected(runner):
-    with pytest.raises(ValueError, match="valid: dm, mmd, random, whole"):
+    with pytest.raises(ValueError, match="valid: dm, mmd, dc, dsa, random"):
         runner.run(Cell(5, "5.1", "mnist", 1, "gan"))
+
+
+def test_coreset_cells_select_real_images_with_a_cached_feature_network(runner):
+    cell = Cell(3, "3.1", "mnist", 1, "herding")
+    assert runner.run(cell) == "done"
+    assert list((runner.out_dir / "features").glob("mnist_pool*.pt"))
+    assert "feature_epochs=" in runner.rows("3.1").budget.iloc[0]
+
+
+def test_chapter3_sets_on_mnist_train_with_the_classical_augmentation(runner):
+    real = runner.data("mnist")
+    assert runner.eval_protocol(Cell(3, "3.1", "mnist", 1, "dc"), real)[0] == "classic"
+    assert runner.eval_protocol(Cell(4, "4.1", "mnist", 1, "dsa"), real)[0].startswith("color_crop")
+    assert runner.eval_protocol(Cell(5, "5.1", "mnist", 1, "random", "none"), real)[0].startswith("color")
+
+
+def test_table_5_1_lists_thesis_cells_outside_the_profile_with_the_command_to_run_them(runner):
+    from dc_lib import chapter5
+
+    summary, not_run = chapter5.table_5_1(runner)
+    assert set(summary.method) == {"random", "dm", "mmd"} and set(summary.dataset) == {"mnist"}
+    reasons = {(c.dataset, c.ipc, c.method): r for c, r in not_run}
+    assert "--profile paper" in reasons[("cifar10", 50, "dm")]
+    assert ("mnist", 1, "dm") not in reasons

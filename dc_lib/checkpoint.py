@@ -1,0 +1,36 @@
+"""Checkpoints of a synthetic-set optimisation, so an interrupted condensation resumes exactly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from .files import atomic_write
+
+
+def save_checkpoint(path: str | os.PathLike, config: dict, images: torch.Tensor,
+                    optimizer: torch.optim.Optimizer, generator: torch.Generator, iteration: int) -> None:
+    """Save the images, optimiser state, RNG state and iteration count (atomically)."""
+    state = {"config": config, "images": images.detach().cpu(), "optimizer": optimizer.state_dict(),
+             "generator": generator.get_state(), "iteration": iteration}
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def resume_checkpoint(path: str | os.PathLike | None, config: dict, images: torch.Tensor,
+                      optimizer: torch.optim.Optimizer, generator: torch.Generator) -> int:
+    """Restore state saved by ``save_checkpoint`` if ``path`` holds one for the same ``config``.
+
+    Returns the iteration to continue from (0 if there is nothing to resume).
+    """
+    if path is None or not Path(path).is_file():
+        return 0
+    state = torch.load(path, map_location=images.device, weights_only=False)
+    if state["config"] != config:
+        return 0
+    with torch.no_grad():
+        images.copy_(state["images"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    return int(state["iteration"])

@@ -1,0 +1,50 @@
+"""Shared plumbing of the chapter modules: run a table's cells, label and write the table."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .experiments import Runner
+from .files import atomic_write
+from .results import Cell, markdown_table, write_summary
+
+
+def paper_command(chapter: int) -> str:
+    return f"./reproduce.sh chapter{chapter} --profile paper"
+
+
+def grid_cells(make_cell, table: str, grid, thesis_grid, methods) -> tuple[list[Cell], list[Cell]]:
+    """Cells of ``methods`` over the (dataset, ipc) ``grid``, and the thesis grid's other cells (skipped)."""
+    grid = list(grid)
+    cells = [make_cell(table, d, i, m) for d, i in grid for m in methods]
+    skipped = [make_cell(table, d, i, m) for d, i in thesis_grid if (d, i) not in grid for m in methods]
+    return cells, skipped
+
+
+def run_cells(runner: Runner, cells: list[Cell], skipped: list[Cell], chapter: int) -> list[tuple[Cell, str]]:
+    """Run ``cells``; return every cell not run with the reason (``skipped`` = outside the profile)."""
+    not_run = [(c, f"not run in this profile (`{paper_command(chapter)}`)") for c in skipped]
+    for cell in cells:
+        status = runner.run(cell)
+        if status != "done":
+            not_run.append((cell, status))
+    return not_run
+
+
+def profile_line(runner: Runner, evaluation: str) -> str:
+    """The sentence every table carries: which profile and budget produced it, and how sets were evaluated."""
+    p = runner.profile
+    reduced = ("**Reduced run** (not the thesis protocol: 5 sets x 20 networks; DM K=20000 with 256 real "
+               "images per class; DC/DSA K=1000; 1000 epochs with augmentation, 300 without)"
+               if p.reduced else "Thesis protocol")
+    return (f"Profile `{p.name}` ({p.description}); budget `{p.budget()}` (per-row budgets in the rows CSV). "
+            f"{reduced}. {evaluation} Std is the population std over all networks of all sets.")
+
+
+def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str, evaluation: str) -> str:
+    """Write a table's tidy rows (CSV), its summary (CSV + markdown); return the markdown table."""
+    rows = runner.rows(table)
+    atomic_write(runner.out_dir / f"table_{table}_rows.csv", lambda tmp: rows.to_csv(tmp, index=False))
+    write_summary(summary, runner.out_dir, f"table_{table}", title=title,
+                  profile_line=profile_line(runner, evaluation), not_run=not_run)
+    return markdown_table(summary, not_run)
