@@ -1,5 +1,3 @@
-# %%
-
 # %% [markdown]
 # # Chapter 3: Dataset condensation with gradient matching (DC)
 #

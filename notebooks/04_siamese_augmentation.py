@@ -1,5 +1,3 @@
-# %%
-
 # %% [markdown]
 # # Chapter 4: Differentiable Siamese augmentation (DSA)
 #
