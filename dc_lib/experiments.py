@@ -17,7 +17,7 @@ import torch
 
 from .augment import CLASSIC, default_strategy
 from .baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
-from .config import Profile, dm_iterations
+from .config import Profile, dm_iterations, gm_iterations
 from .data import DatasetNotFoundError, RealData, canonical_name, load_dataset
 from .distribution_matching import condense_dm, condense_mmd_pixels
 from .evaluation import evaluate_set, evaluate_whole_dataset
@@ -78,7 +78,8 @@ class Runner:
         path = self.synset_path(cell, set_idx)
         seed = self.set_seed(cell, set_idx)
         iterations = {"dm": dm_iterations(self.profile, cell.dataset), "mmd": dm_iterations(self.profile, cell.dataset),
-                      "dc": self.profile.gm_iterations, "dsa": self.profile.gm_iterations}.get(cell.method, 0)
+                      "dc": gm_iterations(self.profile, cell.ipc),
+                      "dsa": gm_iterations(self.profile, cell.ipc)}.get(cell.method, 0)
         if path.is_file():
             syn = SyntheticSet.load(path, self.device)
             same_budget = syn.config.get("batch_real", self.profile.batch_real) == self.profile.batch_real
@@ -140,7 +141,7 @@ class Runner:
             return p.budget()
         extra = f";eval_aug={strategy or 'none'};eval_epochs={epochs}"
         if cell.method in ("dc", "dsa"):
-            extra += f";K_gm={p.gm_iterations};batch_real_gm={p.gm_batch_real}"
+            extra += f";K_gm={gm_iterations(p, cell.ipc)};batch_real_gm={p.gm_batch_real}"
         if cell.method in CORESETS:
             extra += f";feature_epochs={p.feature_epochs};pool={p.coreset_pool or 'all'}"
         return p.budget() + extra

@@ -36,7 +36,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from dc_lib import chapter3
-from dc_lib.config import get_profile
+from dc_lib.config import get_profile, gm_iterations
 from dc_lib.experiments import Runner
 from dc_lib.plotting import plot_accuracy_vs_ipc, plot_synsets, save_figure
 
@@ -44,7 +44,7 @@ profile = get_profile(PROFILE)
 out_dir = Path(RESULTS_DIR) / "chapter3" / profile.name
 runner = Runner(profile, out_dir, data_root=DATA_ROOT, device=DEVICE, seed=SEED)
 print(f"profile: {profile.name} -- {profile.description}")
-print(f"budget:  {profile.budget()}; DC K={profile.gm_iterations}")
+print(f"budget:  {profile.budget()}; DC K={profile.gm_iterations} at 1 ipc, {gm_iterations(profile, 10)} above")
 
 # %% [markdown]
 # ## Table 3.1: coreset selection vs DC

@@ -29,7 +29,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from dc_lib import chapter4
-from dc_lib.config import get_profile
+from dc_lib.config import get_profile, gm_iterations
 from dc_lib.experiments import Runner
 from dc_lib.plotting import plot_synsets, save_figure
 
@@ -37,7 +37,7 @@ profile = get_profile(PROFILE)
 out_dir = Path(RESULTS_DIR) / "chapter4" / profile.name
 runner = Runner(profile, out_dir, data_root=DATA_ROOT, device=DEVICE, seed=SEED)
 print(f"profile: {profile.name} -- {profile.description}")
-print(f"budget:  {profile.budget()}; DC/DSA K={profile.gm_iterations}")
+print(f"budget:  {profile.budget()}; DC/DSA K={profile.gm_iterations} at 1 ipc, {gm_iterations(profile, 10)} above")
 
 # %% [markdown]
 # ## Table 4.1: DSA next to random selection and DC

@@ -29,3 +29,11 @@ def test_overrides_replace_single_budgets_and_reject_unknown_fields():
 def test_tinyimagenet_uses_half_the_iterations_in_the_paper_profile():
     assert dm_iterations(PROFILES["paper"], "tinyimagenet") == 10000
     assert dm_iterations(PROFILES["paper"], "cifar10") == 20000
+
+
+def test_gradient_matching_iterations_can_differ_above_one_image_per_class():
+    from dc_lib.config import gm_iterations
+
+    cpu, paper = get_profile("cpu"), get_profile("paper")
+    assert gm_iterations(paper, 1) == gm_iterations(paper, 10) == 1000
+    assert gm_iterations(cpu, 10) == cpu.gm_iterations_multi != gm_iterations(cpu, 1)
