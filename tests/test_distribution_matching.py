@@ -4,7 +4,7 @@ import torch
 import dc_lib.distribution_matching as dm
 from dc_lib.distribution_matching import class_mean_embeddings, condense_dm, condense_mmd_pixels
 from dc_lib.models import get_network
-from dc_lib.seeding import make_generator, seed_everything
+from dc_lib.seeding import seed_everything
 
 SMALL = dict(batch_real=6, progress=False)
 
