@@ -44,12 +44,15 @@ class GradientMatchingPlan:
         datasets, ipcs: the grid of Tables 3.1 / 4.1.
         curve_ipcs: extra ipcs for Figure 3.3 (DC and herding vs ipc) on ``datasets[0]``.
         dc_init: ``noise`` (thesis) or ``real`` (the cpu profile: comparable per A.1, converges faster).
+        eval_epochs: epochs of every evaluation network of the chapter (None = the profile's
+            ``eval_epochs`` with augmentation, ``eval_epochs_plain`` without).
     """
 
     datasets: tuple[str, ...]
     ipcs: tuple[int, ...]
     curve_ipcs: tuple[int, ...] = ()
     dc_init: str = "noise"
+    eval_epochs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,19 +129,21 @@ PROFILES: dict[str, Profile] = {
         chapter4=GradientMatchingPlan(("mnist",), (1,))),
     "cpu": Profile(
         name="cpu",
-        description="reduced protocol for a 2-core CPU, about 1.5 h per chapter",
+        description="reduced protocol for a 2-core CPU, about 2 h per chapter",
         dm_iterations=400, batch_real=64, num_sets=1, num_nets=3, eval_epochs=300, whole_epochs=1,
         test_limit=None, checkpoint_every=50, progress=True,
         chapter5=Chapter5Plan(table_5_1=(("mnist", "fashionmnist"), (1, 10)), whole=False,
                               table_5_2=(("mnist", 10),), figure_5_5=("mnist", (1, 5, 10)),
                               figure_5_2=(("mnist", 10), ("fashionmnist", 10)), mmd=False),
-        # Chapters 3/4 cpu budgets are provisional, not yet calibrated by a full cpu run. Measured here
-        # (MNIST, batch_real 64, real init): one DC outer iteration 4.1 s at 1 ipc, 159 s at 10 ipc;
-        # DSA 2.6 s and 169 s. So K = 200 at 1 ipc and K = 5 at 10 ipc cost ~13 min per set each.
-        eval_epochs_plain=300, gm_iterations=200, gm_iterations_multi=5, gm_batch_real=64,
-        feature_epochs=2, coreset_pool=None,
-        chapter3=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), curve_ipcs=(), dc_init="real"),
-        chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10))),
+        # Chapters 3/4: one DC outer iteration costs (MNIST, batch_real 64, real init) 4.1 s at 1 ipc and
+        # 159 s at 10 ipc (9 x 50 network steps on the set dominate); DSA 2.6 s and 169 s. K = 200 / 6
+        # then cost ~14 / 16 min per set. 200 evaluation epochs and a 2000-image pool per class for the
+        # coreset network keep each chapter near 2 hours on 2 cores.
+        eval_epochs_plain=300, gm_iterations=200, gm_iterations_multi=6, gm_batch_real=64,
+        feature_epochs=2, coreset_pool=2000,
+        chapter3=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), curve_ipcs=(), dc_init="real",
+                                      eval_epochs=200),
+        chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), eval_epochs=200)),
     "paper": Profile(
         name="paper",
         description="the thesis protocol (GPU): K=20000, 5 sets x 20 networks, 1000 epochs",

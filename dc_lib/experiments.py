@@ -126,13 +126,19 @@ class Runner:
 
         Chapter 5 and DSA sets: DSA augmentation (authors' DM/DSA code). DC and coreset
         sets (chapters 3/4): MNIST uses the classical crop/scale/rotate (thesis A.1), other
-        datasets none. Epochs: the augmented budget, or ``eval_epochs_plain`` without augmentation.
+        datasets none. Epochs: the augmented budget, or ``eval_epochs_plain`` without augmentation,
+        unless the chapter's plan fixes them.
         """
         if cell.chapter == 5 or cell.method in ("dsa", "dm"):
-            return default_strategy(real.info.name), self.profile.eval_epochs
-        if real.info.name == "mnist":
-            return CLASSIC, self.profile.eval_epochs
-        return None, self.profile.eval_epochs_plain
+            strategy, epochs = default_strategy(real.info.name), self.profile.eval_epochs
+        elif real.info.name == "mnist":
+            strategy, epochs = CLASSIC, self.profile.eval_epochs
+        else:
+            strategy, epochs = None, self.profile.eval_epochs_plain
+        plan = {3: self.profile.chapter3, 4: self.profile.chapter4}.get(cell.chapter)
+        if plan is not None and plan.eval_epochs is not None:
+            epochs = plan.eval_epochs
+        return strategy, epochs
 
     def budget(self, cell: Cell, strategy: str | None, epochs: int) -> str:
         """The profile budget plus what this cell used beyond it (chapters 3/4)."""
