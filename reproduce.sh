@@ -10,16 +10,17 @@ usage() {
 Usage: ./reproduce.sh CHAPTER [--profile smoke|cpu|paper] [--device auto|cpu|cuda] [--data-root DIR]
 
 Chapters:
-  chapter3   gradient matching (DC) and coreset baselines: Table 3.1, Figures 3.2, 3.3
-             notebook: notebooks/03_gradient_matching.ipynb
-  chapter4   differentiable Siamese augmentation (DSA): Table 4.1, Figure 4.2
-             notebook: notebooks/04_siamese_augmentation.ipynb
+  chapter3   gradient matching (DC) and coreset baselines: Tables 3.1, 3.2, A.T2-A.T8,
+             Figures 3.2, 3.3; notebook: notebooks/03_gradient_matching.ipynb
+  chapter4   differentiable Siamese augmentation (DSA): Tables 4.1, 4.3, 4.4, 4.5,
+             Figures 4.2, 4.5, 4.6; notebook: notebooks/04_siamese_augmentation.ipynb
+             (reuses chapter 3's coreset and DC rows of the same profile when they exist)
   chapter5   distribution matching (DM): Tables 5.1, 5.2, Figures 5.2, 5.5
              notebook: notebooks/05_distribution_matching.ipynb
 
 Profiles:
   smoke   seconds; checks that everything runs (numbers are meaningless)
-  cpu     reduced protocol for a 2-core CPU, about 1.5 hours per chapter (default)
+  cpu     reduced protocol for a 2-core CPU, about 1.5-2 hours per chapter (default)
   paper   the thesis protocol; needs a GPU box (many GPU-hours)
 
 Options:
