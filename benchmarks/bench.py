@@ -3,14 +3,22 @@
     DC_DATA_ROOT=../shared/data python benchmarks/bench.py [--device cpu|cuda] [--repeat 3] [--quick]
 
 Figures (MNIST, default ConvNet, the thesis's hyperparameters unless --quick):
-  dm_iteration   one DM iteration, ipc 10, 256 real images per class, DSA
+  dm_iteration   one DM iteration, ipc 10, 256 real images per class, DSA (real side unchunked: the reference)
+  dm_iteration_chunked  the same with the real side embedded in chunks of --dm-chunk images (+ speedup)
   dc_outer       one DC outer iteration at 1 ipc (10 per-class matches, second-order backward)
   dsa_outer      the same with Siamese augmentation
   eval_network   training one ConvNet on a 10-ipc set with DSA (per epoch; x300 for the protocol)
+  eval_nets      evaluating one set the protocol's way: --nets fresh ConvNets (default 3 and 20) trained
+                 on a 1- and a 10-ipc random set with DSA for 300 epochs, then tested on the 10000 test
+                 images; once one network after another ("path": "reference", evaluate_set's loop),
+                 once stacked ("path": "stacked", dc_lib.stacked) and, on CPU, once side by side
+                 ("path": "side_by_side", dc_lib.side_by_side), then an eval_nets_speedup line per fast
+                 path (reference seconds / its seconds). Only --eval-passes training passes and
+                 --eval-test test images are timed, and scaled to 301 passes and 10000 images (the
+                 line says so); peak memory is that path's own (CUDA: max allocated; CPU: peak RSS).
 
 Each line: name, seconds (min over --repeat), GFLOP/s of forward work where it is defined,
 peak memory (CUDA: max allocated; CPU: the process's peak RSS so far), device, torch version.
-This measures the current implementation; issue 4 adds the straightforward-vs-fast comparison.
 """
 
 from __future__ import annotations
@@ -27,10 +35,12 @@ from dc_lib.augment import default_strategy
 from dc_lib.baselines import select_random
 from dc_lib.data import load_dataset
 from dc_lib.distribution_matching import condense_dm
-from dc_lib.evaluation import train_network
+from dc_lib.evaluation import test_accuracy, train_network
 from dc_lib.gradient_matching import condense_gm
 from dc_lib.models import get_network
-from dc_lib.seeding import make_generator, seed_everything
+from dc_lib.seeding import derive_seed, make_generator, seed_everything
+from dc_lib.side_by_side import accuracies_side_by_side, train_side_by_side
+from dc_lib.stacked import StackedNetworks, test_accuracies, train_stacked
 
 
 def forward_flops_per_image(info, device) -> float:
@@ -45,6 +55,38 @@ def peak_memory_mib(device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _proc_status_mib(field: str) -> float | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_memory(device) -> float | None:
+    """Restart the peak-memory count; returns the memory in use now (MiB), or None if it cannot restart."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return torch.cuda.memory_allocated(device) / 2**20
+    try:  # Linux: writing 5 resets the process's peak RSS (VmHWM) to its current RSS
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return None
+    return _proc_status_mib("VmRSS")
+
+
+def path_peak_memory_mib(device) -> float:
+    """Peak memory since reset_peak_memory: CUDA max allocated, or CPU peak RSS (VmHWM)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    peak = _proc_status_mib("VmHWM")
+    return peak if peak is not None else peak_memory_mib(device)
 
 
 def timed(fn, repeat: int, device) -> float:
@@ -65,6 +107,13 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small batches: checks the script, not speed")
+    parser.add_argument("--nets", default="3,20", help="eval_nets: numbers of networks, comma-separated")
+    parser.add_argument("--eval-passes", type=int, default=5, help="eval_nets: training passes timed (of 301)")
+    parser.add_argument("--eval-test", type=int, default=1000, help="eval_nets: test images timed (of 10000)")
+    parser.add_argument("--eval-repeat", type=int, default=1, help="eval_nets: timings per path (min is kept)")
+    parser.add_argument("--dm-chunk", type=int, default=32, help="dm_iteration_chunked: real images per forward")
+    parser.add_argument("--no-eval", action="store_true", help="skip the eval_nets lines")
+    parser.add_argument("--only-eval", action="store_true", help="print only the eval_nets lines")
     args = parser.parse_args()
     device = torch.device(args.device)
     real = load_dataset("mnist", device=device)
@@ -80,9 +129,19 @@ def main() -> None:
             line["forward_gflop_per_s"] = round(forward_images * flops / 1e9 / seconds, 1)
         print(json.dumps(line), flush=True)
 
+    if args.only_eval:
+        bench_eval_nets(args, real, strategy, device, emit)
+        return
+
     ipc = 10
-    s = timed(lambda: condense_dm(real, ipc, iterations=1, batch_real=batch_real, progress=False), args.repeat, device)
+    s = timed(lambda: condense_dm(real, ipc, iterations=1, batch_real=batch_real, real_chunk=None, progress=False),
+              args.repeat, device)
     emit("dm_iteration", s, forward_images=10 * (batch_real + ipc), ipc=ipc, batch_real=batch_real)
+    chunk = 4 if args.quick else args.dm_chunk
+    s_chunked = timed(lambda: condense_dm(real, ipc, iterations=1, batch_real=batch_real, real_chunk=chunk,
+                                          progress=False), args.repeat, device)
+    emit("dm_iteration_chunked", s_chunked, forward_images=10 * (batch_real + ipc), ipc=ipc, batch_real=batch_real,
+         real_chunk=chunk, speedup=round(s / s_chunked, 2))
 
     for name, dsa in (("dc_outer", None), ("dsa_outer", strategy)):
         s = timed(lambda: condense_gm(real, 1, iterations=1, batch_real=batch_real, init="real", dsa_strategy=dsa,
@@ -100,6 +159,68 @@ def main() -> None:
     s = timed(train_once, args.repeat, device) / epochs
     emit("eval_network", s, ipc=ipc, per="epoch", protocol_300_epochs_s=round(300 * s, 1))
 
+    if not args.no_eval:
+        bench_eval_nets(args, real, strategy, device, emit)
+
+
+def bench_eval_nets(args, real, strategy: str, device, emit) -> None:
+    """eval_nets lines: the reference loop and the fast paths on the same sets, then their ratios."""
+    passes = 2 if args.quick else args.eval_passes
+    n_test = min(64 if args.quick else args.eval_test, real.x_test.shape[0])
+    full_passes, full_test = 301, real.x_test.shape[0]  # the protocol: epochs + 1 passes, the whole test split
+    x_test, y_test = real.x_test[:n_test], real.y_test[:n_test]
+    for ipc in (1, 10):
+        syn = select_random(real, ipc)
+        for num_nets in (int(n) for n in args.nets.split(",")):
+            seeds = [derive_seed(0, "net", i) for i in range(num_nets)]
+
+            def build():
+                nets = []
+                for s in seeds:
+                    seed_everything(s)
+                    nets.append(get_network("convnet", 1, 10, real.info.im_size).to(device))
+                return nets
+
+            def reference():
+                nets = build()
+                for net, s in zip(nets, seeds):
+                    train_network(net, syn.images, syn.labels, epochs=passes - 1, strategy=strategy,
+                                  generator=make_generator(s))
+                return nets
+
+            def stacked():
+                stack = StackedNetworks(build())
+                return train_stacked(stack, syn.images, syn.labels, epochs=passes - 1, strategy=strategy,
+                                     generators=[make_generator(s) for s in seeds])
+
+            def side_by_side():
+                return train_side_by_side(build(), syn.images, syn.labels, epochs=passes - 1, strategy=strategy,
+                                          generators=[make_generator(s) for s in seeds])
+
+            paths = [("reference", reference, lambda nets: [test_accuracy(n, x_test, y_test) for n in nets]),
+                     ("stacked", stacked, lambda stack: test_accuracies(stack, x_test, y_test))]
+            if device.type == "cpu":
+                paths.append(("side_by_side", side_by_side, lambda nets: accuracies_side_by_side(nets, x_test, y_test)))
+            seconds = {}
+            for path, train, test in paths:
+                start_mib = reset_peak_memory(device)
+                result = {}
+                t_train = timed(lambda: result.__setitem__("m", train()), args.eval_repeat, device)
+                t_test = timed(lambda: test(result["m"]), args.eval_repeat, device)
+                total = t_train * full_passes / passes + t_test * full_test / n_test
+                seconds[path] = total
+                emit("eval_nets", total, path=path, ipc=ipc, nets=num_nets, strategy=strategy, epochs=300,
+                     train_s=round(t_train * full_passes / passes, 1), test_s=round(t_test * full_test / n_test, 1),
+                     scaled_from=f"{passes} of {full_passes} passes (train {t_train:.2f} s), "
+                                 f"{n_test} of {full_test} test images (test {t_test:.2f} s)",
+                     peak_memory_is="this path's" if start_mib is not None else "the process's so far",
+                     peak_memory_mib_path=round(path_peak_memory_mib(device), 1),
+                     peak_memory_mib_above_start=(None if start_mib is None
+                                                  else round(path_peak_memory_mib(device) - start_mib, 1)))
+            for path, _, _ in paths[1:]:
+                emit("eval_nets_speedup", seconds[path], path=path, ipc=ipc, nets=num_nets,
+                     reference_s=round(seconds["reference"], 1), fast_s=round(seconds[path], 1),
+                     speedup=round(seconds["reference"] / seconds[path], 2))
 
 if __name__ == "__main__":
     main()

@@ -1,13 +1,21 @@
-"""Chapter 3's experiments (DC, gradient matching) as cells: Table 3.1, Figures 3.2 and 3.3."""
+"""Chapter 3's experiments (DC, gradient matching) as cells.
+
+Table 3.1 (coresets vs DC), Table 3.2 (cross-architecture), Figures 3.2 and 3.3, and the
+appendix tables A.T2-T7 (ablations of the condensing / evaluation ConvNet and of the
+gradient distance) and A.T8 (optimal random selection).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pandas as pd
 
 from . import tables
+from .config import ARCHS
 from .experiments import Runner
+from .models import ACTS, NORMS
 from .results import Cell, summarise
 
 THESIS_DATASETS = ("mnist", "fashionmnist", "svhn", "cifar10")
@@ -17,9 +25,25 @@ EVALUATION = ("DC and coreset sets train the evaluation networks without augment
               "(crop/scale/rotate, thesis A.1).")
 
 
-def _cell(table: str, dataset: str, ipc: int, method: str) -> Cell:
-    condense = "none" if method in ("random", "whole") else "convnet"
-    return Cell(3, table, dataset, ipc, method, condense, "convnet")
+# Appendix ablations: the varied ConvNet option and its values (A.T2-T6), both in C and in T.
+ABLATIONS = {"A.T2": ("act", ACTS), "A.T3": ("pool", ("none", "maxpool", "avgpool")),
+             "A.T4": ("norm", NORMS), "A.T5": ("depth", ("1", "2", "3", "4")),
+             "A.T6": ("width", ("32", "64", "128", "256"))}
+ABLATION_DEFAULT = {"act": "relu", "pool": "avgpool", "norm": "instancenorm", "depth": "3", "width": "128"}
+DISTANCES_T7 = ("euclidean", "cosine")
+TITLES = {"3.2": "Table 3.2: DC sets across architectures (MNIST, 1 ipc; C = condensing, T = evaluation)",
+          "A.T2": "Table A.T2: activation in C and T", "A.T3": "Table A.T3: pooling in C and T",
+          "A.T4": "Table A.T4: normalisation in C and T", "A.T5": "Table A.T5: depth of C and T",
+          "A.T6": "Table A.T6: width of C and T", "A.T7": "Table A.T7: gradient distance metric",
+          "A.T8": "Table A.T8: optimal random selection vs DC"}
+ORS_TOP = (10, 100)
+
+
+def _cell(table: str, dataset: str, ipc: int, method: str, condense: str | None = None,
+          evaluate: str = "convnet", setting: str = "") -> Cell:
+    if condense is None:
+        condense = "none" if method in ("random", "whole") else "convnet"
+    return Cell(3, table, dataset, ipc, method, condense, evaluate, setting)
 
 
 def table_3_1(runner: Runner, datasets=None, ipcs=None) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
@@ -46,6 +70,73 @@ def figure_3_3(runner: Runner, dataset=None, ipcs=None) -> pd.DataFrame:
     for ipc, method in itertools.product(ipcs, ("herding", "dc")):
         runner.run(_cell("F3.3", dataset, ipc, method))
     return summarise(runner.rows("F3.3"))
+
+
+def cross_architecture(runner: Runner, table: str = "3.2", method: str = "dc", chapter: int = 3):
+    """Sets condensed on one architecture (C), evaluated on others (T): MNIST, 1 ipc (Tables 3.2 / 4.3)."""
+    plan = runner.profile.chapter3 if chapter == 3 else runner.profile.chapter4
+    condense_archs, eval_archs = plan.cross_arch
+    cells, skipped = [], []
+    for c_arch, t_arch in itertools.product(ARCHS, ARCHS):
+        cell = dataclasses.replace(_cell(table, "mnist", 1, method, c_arch, t_arch), chapter=chapter)
+        (cells if c_arch in condense_archs and t_arch in eval_archs else skipped).append(cell)
+    not_run = tables.run_cells(runner, cells, skipped, chapter=chapter)
+    return summarise(runner.rows(table)), not_run
+
+
+def ablation(runner: Runner, table: str) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """One appendix ablation on MNIST, 1 ipc: A.T2-T6 (C x T grid of one ConvNet option) or A.T7.
+
+    A profile with ``ablate_condensing=False`` runs only the rows whose condensing network is
+    the default (no new condensation); the others are listed as not run.
+    """
+    plan = runner.profile.chapter3
+    if table == "A.T7":
+        grid = [_cell(table, "mnist", 1, "dc", arch, arch, f"distance={d}")
+                for d, arch in itertools.product(DISTANCES_T7, ARCHS)]
+        runnable = [c for c in grid if plan.ablate_condensing and c.condense_arch in plan.cross_arch[0]]
+    elif table in ABLATIONS:
+        key, values = ABLATIONS[table]
+        grid = [_cell(table, "mnist", 1, "dc", setting=f"{key}_c={c};{key}_t={t}")
+                for c, t in itertools.product(values, values)]
+        runnable = [c for c in grid if plan.ablate_condensing or f"{key}_c={ABLATION_DEFAULT[key]};" in c.setting]
+    else:
+        raise ValueError(f"Unknown ablation table {table!r}; valid: {', '.join([*ABLATIONS, 'A.T7'])}")
+    skipped = [c for c in grid if c not in runnable]
+    not_run = tables.run_cells(runner, runnable, skipped, chapter=3)
+    return summarise(runner.rows(table)), not_run
+
+
+def optimal_random_selection(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """Table A.T8: the mean of the best 10 / 100 / all of N random coresets, next to DC.
+
+    Each draw trains one network (the thesis does not say how many); draws are ranked by
+    their test accuracy, which is what makes this an optimistic ("optimal") baseline.
+    ``ors_top1000`` is the mean over all draws (all 1000 in the thesis).
+    """
+    plan, p = runner.profile.chapter3, runner.profile
+    cells = [_cell("A.T8", d, i, m, setting=f"ors={plan.ors_draws}" if m == "random" else "")
+             for d, i in itertools.product(plan.datasets, plan.ors_ipcs) for m in ("random", "dc")]
+    if not plan.ors_draws:
+        return pd.DataFrame(), [(c, f"not run in this profile (`{tables.paper_command(3)}`)") for c in cells]
+    draws = Runner(dataclasses.replace(p, num_sets=plan.ors_draws, num_nets=1), runner.out_dir,
+                   data_root=runner.data_root, device=str(runner.device), seed=runner.seed)
+    draws._data = runner._data
+    not_run = tables.run_cells(runner, [c for c in cells if c.method == "dc"], [], chapter=3)
+    not_run += tables.run_cells(draws, [c for c in cells if c.method == "random"], [], chapter=3)
+    rows = runner.rows("A.T8")
+    return summarise(pd.concat([rows[rows.method != "random"], ors_rows(rows[rows.method == "random"])])), not_run
+
+
+def ors_rows(draws: pd.DataFrame, tops=ORS_TOP) -> pd.DataFrame:
+    """Rows ``ors_top<k>`` holding the k best draws' accuracies per (dataset, ipc); ``ors_top1000`` = all."""
+    out = []
+    for _, g in draws.groupby(["dataset", "ipc"], sort=False):
+        ranked = g.sort_values("value", ascending=False)
+        for k in [t for t in tops if t < len(ranked)] + [1000]:
+            out.append(ranked.head(k).assign(method=f"ors_top{k}",
+                                             note=f"best {min(k, len(ranked))} of {len(ranked)} random draws"))
+    return pd.concat(out) if out else draws
 
 
 def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str) -> str:

@@ -1,27 +1,45 @@
-"""Chapter 4's experiments (DSA) as cells: Table 4.1 and Figure 4.2."""
+"""Chapter 4's experiments (DSA) as cells: Tables 4.1, 4.3-4.5 and Figures 4.2, 4.5, 4.6."""
 
 from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pandas as pd
+import torch
 
-from . import tables
+from . import chapter3, tables
+from .augment import OPS
 from .experiments import Runner
+from .files import atomic_write
+from .gradient_matching import condense_gm, gradient_magnitudes
+from .models import get_network
 from .results import Cell, summarise
+from .seeding import derive_seed, make_generator, seed_everything
 
 THESIS_DATASETS = ("mnist", "fashionmnist", "svhn", "cifar10")
 THESIS_IPCS = (1, 10, 50)
-# The thesis copies random/herding/forgetting from chapter 3; we rerun random and DC beside DSA
-# so that the comparison in this table shares one budget. Herding and forgetting: chapter 3.
-METHODS = ("random", "dc", "dsa")
+# The thesis copies random, herding, forgetting and DC from chapter 3; so do we when chapter 3's
+# results of the same profile exist (the notebook's Runner has ``reuse_from``), else they run here.
+METHODS = ("random", "herding", "forgetting", "dc", "dsa")
+# Table 4.4: where the augmentation goes, in the thesis's own spelling (A_w = Siamese).
+SCHEMES = {"ours": ("dsa", "condense_real=A_w;condense_syn=A_w;test_syn=A"),
+           "A": ("dc", "condense_real=none;condense_syn=none;test_syn=none"),
+           "B": ("dc_aug", "condense_real=none;condense_syn=none;test_syn=A"),
+           "C": ("dc_aug", "condense_real=A;condense_syn=none;test_syn=A"),
+           "D": ("dc_aug", "condense_real=none;condense_syn=A;test_syn=A"),
+           "E": ("dsa", "condense_real=A_w;condense_syn=A_w;test_syn=none"),
+           "F": ("dc_aug", "condense_real=A;condense_syn=A;test_syn=A")}
+SCHEME_OPS = ("crop", "flip", "scale", "rotate")
+# Table 4.5: DSA with one transformation, none, or the combination (one op drawn per match).
+PER_OP = ("none", *OPS, "combination")
 EVALUATION = ("DSA sets train the evaluation networks with DSA augmentation; random and DC sets without "
               "augmentation, except on MNIST (crop/scale/rotate).")
 
 
-def _cell(table: str, dataset: str, ipc: int, method: str) -> Cell:
+def _cell(table: str, dataset: str, ipc: int, method: str, setting: str = "") -> Cell:
     condense = "none" if method == "random" else "convnet"
-    return Cell(4, table, dataset, ipc, method, condense, "convnet")
+    return Cell(4, table, dataset, ipc, method, condense, "convnet", setting)
 
 
 def table_4_1(runner: Runner, datasets=None, ipcs=None) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
@@ -33,12 +51,115 @@ def table_4_1(runner: Runner, datasets=None, ipcs=None) -> tuple[pd.DataFrame, l
     return summarise(runner.rows("4.1")), not_run
 
 
+def table_4_3(runner: Runner):
+    """DSA sets across architectures (MNIST, 1 ipc): condensed on C, evaluated on T."""
+    return chapter3.cross_architecture(runner, table="4.3", method="dsa", chapter=4)
+
+
+def table_4_4(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """Siamese vs independent vs no augmentation, in condensation and evaluation (Table 4.4).
+
+    The thesis runs CIFAR10 at 10 ipc; a profile's ``schemes`` = (dataset, ipc, schemes, ops)
+    says what it runs, and the thesis grid's other cells are listed as not run.
+    """
+    dataset, ipc, schemes, ops = runner.profile.chapter4.schemes or ("cifar10", 10, (), ())
+    cells, skipped = [], []
+    for scheme, op in itertools.product(SCHEMES, SCHEME_OPS):
+        method, labels = SCHEMES[scheme]
+        run = scheme in schemes and op in ops
+        cell = _cell("4.4", dataset if run else "cifar10", ipc if run else 10, method,
+                     f"scheme={scheme};{labels};aug={op}")
+        (cells if run else skipped).append(cell)
+    not_run = tables.run_cells(runner, cells, skipped, chapter=4)
+    return summarise(runner.rows("4.4")), not_run
+
+
+def table_4_5(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """DSA with each transformation alone (Table 4.5); flip is left out on digits, as in the thesis.
+
+    The profile's ``per_op`` lists the transformations it runs (at ``per_op_ipc``, thesis 10);
+    ``combination`` is Table 4.1's DSA, ``none`` is DSA's loop without any augmentation.
+    """
+    plan = runner.profile.chapter4
+    cells, skipped = [], []
+    for dataset, op in itertools.product(plan.datasets, PER_OP):
+        if op == "flip" and dataset in ("mnist", "svhn"):
+            continue
+        cell = _cell("4.5", dataset, plan.per_op_ipc, "dsa", f"aug={op}")
+        (cells if op in plan.per_op else skipped).append(cell)
+    not_run = tables.run_cells(runner, cells, skipped, chapter=4)
+    return summarise(runner.rows("4.5")), not_run
+
+
 def figure_4_2_sets(runner: Runner, datasets=None, ipc: int | None = None) -> list:
     """DSA sets drawn in Figure 4.2 (the profile's largest ipc; made if missing)."""
     plan = runner.profile.chapter4
     ipc = ipc or max(plan.ipcs)
     return [runner.synset(_cell("4.1", d, ipc, "dsa")) for d in tuple(datasets or plan.datasets)
             if runner.data(d) is not None]
+
+
+def figure_4_5(runner: Runner, dataset: str | None = None, ipc: int | None = None, bins: int = 60) -> pd.DataFrame:
+    """Histograms of per-class gradient magnitudes, real vs synthetic, for the DC and the DSA set.
+
+    The thesis (Fig. 4.5) uses CIFAR10, 10 ipc, after K = 1000; we take the profile's Table 4.1
+    sets of ``dataset``/``ipc`` (default: its first dataset, largest ipc), draw one fresh ConvNet
+    and match as in condensation (no augmentation for DC, Siamese for DSA). Returns and writes
+    the tidy histogram (``figure_4.5_histogram.csv``: set, side, bin_low, bin_high, count).
+    """
+    plan = runner.profile.chapter4
+    dataset, ipc = dataset or plan.datasets[0], ipc or max(plan.ipcs)
+    real = runner.data(dataset)
+    edges = np.logspace(-10, 0, bins + 1)
+    rows = []
+    for method in ("dc", "dsa"):
+        syn = runner.synset(_cell("4.1", dataset, ipc, method))
+        gen = make_generator(derive_seed(runner.seed, "figure 4.5", method))
+        seed_everything(derive_seed(runner.seed, "figure 4.5 network"))  # the same network for both sets
+        net = get_network("convnet", real.info.channel, real.info.num_classes, real.info.im_size).to(real.device)
+        strategy = runner.dsa_strategy(_cell("4.1", dataset, ipc, method), real) if method == "dsa" else None
+        mags = gradient_magnitudes(net, real, syn.images, ipc, batch_real=runner.profile.gm_batch_real,
+                                   strategy=strategy, generator=gen)
+        for side, values in mags.items():
+            counts, _ = np.histogram(values.clamp_min(edges[0]).numpy(), bins=edges)
+            rows += [{"dataset": dataset, "ipc": ipc, "set": method, "side": side, "bin_low": lo, "bin_high": hi,
+                      "count": int(n)} for lo, hi, n in zip(edges[:-1], edges[1:], counts)]
+    hist = pd.DataFrame(rows)
+    atomic_write(runner.out_dir / "figure_4.5_histogram.csv", lambda tmp: hist.to_csv(tmp, index=False))
+    return hist
+
+
+def figure_4_6(runner: Runner, snapshots: int = 6) -> tuple[dict[str, torch.Tensor], list[int]]:
+    """Snapshots of DSA images learned from noise and from real images (Figure 4.6).
+
+    The profile's ``evolution`` = (dataset, ipc, K) sets the run; ``snapshots`` iterations
+    spaced geometrically from 0 to K are kept, saved to ``evolution_<dataset>_<init>.pt``
+    (reused on rerun). Returns ({init: (snapshots, N, C, H, W)} in normalised space, the iterations).
+    """
+    dataset, ipc, iterations = runner.profile.chapter4.evolution
+    real = runner.data(dataset)
+    keep = sorted({0, *np.unique(np.geomspace(1, iterations, snapshots - 1).astype(int)).tolist()})
+    out = {}
+    for init in ("noise", "real"):
+        path = runner.out_dir / f"evolution_{dataset}_ipc{ipc}_{init}_K{iterations}.pt"
+        if path.is_file():
+            out[init] = torch.load(path)["images"]
+            continue
+        frames = {}
+        seed = derive_seed(runner.seed, "figure 4.6", dataset, ipc)  # same seed: only the init differs
+
+        def keep_frame(k, images, frames=frames):
+            if k in keep:
+                frames[k] = images.detach().cpu().clone()
+
+        syn = condense_gm(real, ipc, iterations=iterations, init=init, seed=seed,
+                          dsa_strategy=runner.dsa_strategy(_cell("4.1", dataset, ipc, "dsa"), real),
+                          batch_real=runner.profile.gm_batch_real, progress=runner.profile.progress,
+                          on_iteration=keep_frame)
+        del syn
+        out[init] = torch.stack([frames[k] for k in keep])
+        atomic_write(path, lambda tmp, v=out[init]: torch.save({"images": v, "iterations": keep}, tmp))
+    return out, keep
 
 
 def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str) -> str:

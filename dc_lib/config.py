@@ -46,6 +46,19 @@ class GradientMatchingPlan:
         dc_init: ``noise`` (thesis) or ``real`` (the cpu profile: comparable per A.1, converges faster).
         eval_epochs: epochs of every evaluation network of the chapter (None = the profile's
             ``eval_epochs`` with augmentation, ``eval_epochs_plain`` without).
+        cross_arch: (condensing archs, evaluation archs) of the cross-architecture table
+            (3.2 / 4.3, MNIST 1 ipc); the condensing archs are also A.T7's.
+        ablations: which appendix ablation tables to run (``A.T2`` ... ``A.T7``; chapter 3).
+        ablate_condensing: False runs only the ablation rows whose condensing network is the
+            default ConvNet (evaluation only, reusing Table 3.1's set); the rest are listed as not run.
+        ors_draws: random coresets drawn for the optimal-random-selection baseline (A.T8, one
+            network each; thesis 1000); 0 = not run. ``ors_ipcs``: its ipcs.
+        per_op, per_op_ipc: Table 4.5's DSA transformations to run (``none``, an op, or
+            ``combination``) and its ipc (thesis 10).
+        schemes: Table 4.4's (dataset, ipc, schemes, ops) to run (thesis: CIFAR10, 10 ipc, all
+            seven schemes x crop/flip/scale/rotate); None = not run.
+        evolution: Figure 4.6's (dataset, ipc, K): DSA from noise and from real images with
+            snapshots; None = not run.
     """
 
     datasets: tuple[str, ...]
@@ -53,6 +66,15 @@ class GradientMatchingPlan:
     curve_ipcs: tuple[int, ...] = ()
     dc_init: str = "noise"
     eval_epochs: int | None = None
+    cross_arch: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    ablations: tuple[str, ...] = ()
+    ablate_condensing: bool = True
+    ors_draws: int = 0
+    ors_ipcs: tuple[int, ...] = ()
+    per_op: tuple[str, ...] = ()
+    per_op_ipc: int = 10
+    schemes: tuple | None = None
+    evolution: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +137,9 @@ class Profile:
         return asdict(self)
 
 
+# The architectures of the cross-architecture tables (3.2, 4.3, A.T7), as the thesis names them.
+ARCHS = ("mlp", "convnet", "lenet", "alexnet", "vgg11", "resnet18")
+
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
@@ -125,8 +150,12 @@ PROFILES: dict[str, Profile] = {
                               table_5_2=(("mnist", 1),), figure_5_5=("mnist", (1, 2)),
                               figure_5_2=(("mnist", 1),), mmd=True),
         eval_epochs_plain=4, gm_iterations=1, gm_batch_real=8, feature_epochs=2, coreset_pool=40,
-        chapter3=GradientMatchingPlan(("mnist",), (1,), curve_ipcs=(), dc_init="noise"),
-        chapter4=GradientMatchingPlan(("mnist",), (1,))),
+        chapter3=GradientMatchingPlan(("mnist",), (1,), curve_ipcs=(), dc_init="noise",
+                                      cross_arch=(("convnet",), ("mlp", "convnet")), ablations=("A.T2",),
+                                      ors_draws=3, ors_ipcs=(1,)),
+        chapter4=GradientMatchingPlan(("mnist",), (1,), cross_arch=(("convnet",), ("mlp", "convnet")),
+                                      per_op=("none", "crop", "combination"), per_op_ipc=1,
+                                      schemes=("mnist", 1, ("ours", "C"), ("crop",)), evolution=("mnist", 1, 2))),
     "cpu": Profile(
         name="cpu",
         description="reduced protocol for a 2-core CPU, about 2 h per chapter",
@@ -142,8 +171,12 @@ PROFILES: dict[str, Profile] = {
         eval_epochs_plain=300, gm_iterations=200, gm_iterations_multi=6, gm_batch_real=64,
         feature_epochs=2, coreset_pool=2000,
         chapter3=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), curve_ipcs=(), dc_init="real",
-                                      eval_epochs=200),
-        chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), eval_epochs=200)),
+                                      eval_epochs=200, cross_arch=(("convnet",), ARCHS),
+                                      ablations=("A.T2", "A.T3", "A.T4", "A.T5", "A.T6", "A.T7"),
+                                      ablate_condensing=False, ors_draws=20, ors_ipcs=(1,)),
+        chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), eval_epochs=200,
+                                      cross_arch=(("convnet",), ARCHS), per_op=("combination",),
+                                      evolution=("fashionmnist", 1, 50))),
     "paper": Profile(
         name="paper",
         description="the thesis protocol (GPU): K=20000, 5 sets x 20 networks, 1000 epochs",
@@ -156,8 +189,16 @@ PROFILES: dict[str, Profile] = {
             figure_5_2=(("mnist", 10), ("cifar10", 10)), mmd=True),
         eval_epochs_plain=300, gm_iterations=1000, gm_batch_real=256, feature_epochs=10, coreset_pool=None,
         chapter3=GradientMatchingPlan(("mnist", "fashionmnist", "svhn", "cifar10"), (1, 10, 50),
-                                      curve_ipcs=(20, 30, 40), dc_init="noise"),
-        chapter4=GradientMatchingPlan(("mnist", "fashionmnist", "svhn", "cifar10"), (1, 10, 50))),
+                                      curve_ipcs=(20, 30, 40), dc_init="noise", cross_arch=(ARCHS, ARCHS),
+                                      ablations=("A.T2", "A.T3", "A.T4", "A.T5", "A.T6", "A.T7"),
+                                      ors_draws=1000, ors_ipcs=(1, 10)),
+        chapter4=GradientMatchingPlan(("mnist", "fashionmnist", "svhn", "cifar10"), (1, 10, 50),
+                                      cross_arch=(ARCHS, ARCHS),
+                                      per_op=("none", "color", "crop", "cutout", "flip", "scale", "rotate",
+                                              "combination"),
+                                      schemes=("cifar10", 10, ("ours", "A", "B", "C", "D", "E", "F"),
+                                               ("crop", "flip", "scale", "rotate")),
+                                      evolution=("cifar10", 10, 1000))),
 }
 
 

@@ -21,6 +21,8 @@ from .augment import augment
 from .data import RealData
 from .models import get_network
 from .seeding import derive_seed, make_generator, seed_everything
+from .side_by_side import evaluate_set_side_by_side
+from .stacked import choose_path, evaluate_set_stacked, supports_stacking
 
 
 def train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor,
@@ -76,14 +78,33 @@ def test_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: 
 
 def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, arch: str = "convnet",
                  num_nets: int, epochs: int, strategy: str | None, seed: int,
-                 test_limit: int | None = None, progress: bool = True,
-                 **train_kw) -> list[float]:
+                 test_limit: int | None = None, progress: bool = True, arch_overrides: dict | None = None,
+                 stacked: bool | None = None, **train_kw) -> list[float]:
     """Train ``num_nets`` fresh networks of ``arch`` on one small set; return their test accuracies (%).
 
     Network ``i`` is seeded with ``derive_seed(seed, "net", i)`` (initialisation,
     shuffling and augmentation), so each accuracy is reproducible on its own.
     ``test_limit`` tests on the first N test images only (the smoke profile).
+    ``arch_overrides``: ConvNet-family options of the evaluation networks (Appendix A.T2-T6).
+    ``stacked``: True trains the networks all at once as one stacked model
+    (:mod:`dc_lib.stacked`), False one after another (the loop below, the readable
+    reference), None takes the path :func:`dc_lib.stacked.choose_path` measured
+    fastest for the device and set: the loop, the stacked model, or on CPU the
+    networks side by side on the cores (:mod:`dc_lib.side_by_side`). Every path gives
+    the loop's accuracies up to float rounding; networks that cannot be stacked
+    (BatchNorm, architectures not checked) always take the loop.
     """
+    if stacked is None:
+        path = choose_path(arch, real.device, num_nets, images.shape[0],
+                           batch_size=train_kw.get("batch_size", 256), arch_overrides=arch_overrides)
+    elif isinstance(stacked, bool):
+        path = "stacked" if stacked and supports_stacking(arch, arch_overrides) else "loop"
+    else:
+        raise ValueError(f"stacked must be True, False or None (automatic), got {stacked!r}")
+    fast = {"stacked": evaluate_set_stacked, "side_by_side": evaluate_set_side_by_side}.get(path)
+    if fast is not None:
+        return fast(images, labels, real, arch=arch, num_nets=num_nets, epochs=epochs, strategy=strategy,
+                    seed=seed, test_limit=test_limit, progress=progress, arch_overrides=arch_overrides, **train_kw)
     info = real.info
     x_test, y_test = real.x_test, real.y_test
     if test_limit is not None:
@@ -93,7 +114,8 @@ def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, 
     for i in tqdm(range(num_nets), desc=f"eval {arch}", disable=not progress, leave=False):
         net_seed = derive_seed(seed, "net", i)
         seed_everything(net_seed)
-        net = get_network(arch, info.channel, info.num_classes, info.im_size).to(real.device)
+        net = get_network(arch, info.channel, info.num_classes, info.im_size,
+                          **(arch_overrides or {})).to(real.device)
         train_network(net, images, labels, epochs=epochs, strategy=strategy,
                       generator=make_generator(net_seed), **train_kw)
         accs.append(test_accuracy(net, x_test, y_test))

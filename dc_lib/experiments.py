@@ -24,10 +24,15 @@ from .evaluation import evaluate_set, evaluate_whole_dataset
 from .gradient_matching import condense_gm
 from .results import Cell, ResultStore, make_rows
 from .seeding import derive_seed, resolve_device
+from .settings import parse_setting
 from .synset import SyntheticSet
 
-METHODS = ("dm", "mmd", "dc", "dsa", "random", "herding", "kcenter", "forgetting", "whole")
+METHODS = ("dm", "mmd", "dc", "dsa", "dc_aug", "random", "herding", "kcenter", "forgetting", "whole")
 CORESETS = ("herding", "kcenter", "forgetting")
+# The thesis condenses with BN versions of VGG and ResNet (running statistics from real images,
+# frozen) and a ResNet whose strided convolutions become stride 1 + average pooling (A.1); the
+# evaluation networks use instance norm.
+CONDENSING_VARIANT = {"vgg11": "vgg11_bn", "resnet18": "resnet18_ap_bn"}
 
 
 class Runner:
@@ -35,16 +40,19 @@ class Runner:
 
     Files: ``out_dir/results.csv`` (tidy rows of every table),
     ``out_dir/synsets/*.pt`` (the small sets, reused across tables).
+    ``reuse_from``: other chapters' output folders whose identical experiments are copied
+    instead of rerun (chapter 4 reuses chapter 3's coresets and DC, as the thesis does).
     """
 
     def __init__(self, profile: Profile, out_dir: str | os.PathLike, *, data_root=None,
-                 device: str = "auto", seed: int = 0):
+                 device: str = "auto", seed: int = 0, reuse_from=()):
         self.profile = profile
         self.out_dir = Path(out_dir)
         self.data_root = data_root
         self.device = resolve_device(device)
         self.seed = seed
         self.store = ResultStore(self.out_dir / "results.csv")
+        self.reuse = [ResultStore(Path(d) / "results.csv") for d in reuse_from]
         self._data: dict[str, RealData | str] = {}
 
     # -- data -------------------------------------------------------------------------------
@@ -67,8 +75,10 @@ class Runner:
 
     # -- sets -------------------------------------------------------------------------------
     def synset_path(self, cell: Cell, set_idx: int) -> Path:
+        tag = parse_setting(cell.setting).condense_tag
         return (self.out_dir / "synsets"
-                / f"{cell.dataset}_ipc{cell.ipc}_{cell.method}_{cell.condense_arch}_set{set_idx}.pt")
+                / f"{cell.dataset}_ipc{cell.ipc}_{cell.method}_{cell.condense_arch}{'_' + tag if tag else ''}"
+                  f"_set{set_idx}.pt")
 
     def set_seed(self, cell: Cell, set_idx: int) -> int:
         return derive_seed(self.seed, cell.dataset, cell.ipc, cell.method, cell.condense_arch, set_idx)
@@ -78,13 +88,17 @@ class Runner:
         path = self.synset_path(cell, set_idx)
         seed = self.set_seed(cell, set_idx)
         iterations = {"dm": dm_iterations(self.profile, cell.dataset), "mmd": dm_iterations(self.profile, cell.dataset),
-                      "dc": gm_iterations(self.profile, cell.ipc),
-                      "dsa": gm_iterations(self.profile, cell.ipc)}.get(cell.method, 0)
-        if path.is_file():
-            syn = SyntheticSet.load(path, self.device)
-            same_budget = syn.config.get("batch_real", self.profile.batch_real) == self.profile.batch_real
-            if syn.seed == seed and syn.iteration == iterations and same_budget:
-                return syn
+                      "dc": gm_iterations(self.profile, cell.ipc), "dsa": gm_iterations(self.profile, cell.ipc),
+                      "dc_aug": gm_iterations(self.profile, cell.ipc)}.get(cell.method, 0)
+        # A set made with the same seed and budget, here or by a chapter this one reuses, is the same set.
+        for candidate in (path, *(Path(store.path.parent) / "synsets" / path.name for store in self.reuse)):
+            if candidate.is_file():
+                syn = SyntheticSet.load(candidate, self.device)
+                expected_batch = self.profile.gm_batch_real if cell.method in ("dc", "dsa", "dc_aug") \
+                    else self.profile.batch_real
+                same_budget = syn.config.get("batch_real", expected_batch) == expected_batch
+                if syn.seed == seed and syn.iteration == iterations and same_budget:
+                    return syn
         real = self.data(cell.dataset)
         common = dict(iterations=iterations, batch_real=self.profile.batch_real, seed=seed,
                       checkpoint_path=path.with_suffix(".ckpt"), checkpoint_every=self.profile.checkpoint_every,
@@ -93,11 +107,17 @@ class Runner:
             syn = condense_dm(real, cell.ipc, arch=cell.condense_arch, **common)
         elif cell.method == "mmd":
             syn = condense_mmd_pixels(real, cell.ipc, **common)
-        elif cell.method in ("dc", "dsa"):
-            plan = self.profile.chapter3 if cell.method == "dc" else self.profile.chapter4
-            init = plan.dc_init if cell.method == "dc" else "real"
-            strategy = default_strategy(real.info.name) if cell.method == "dsa" else None
-            syn = condense_gm(real, cell.ipc, arch=cell.condense_arch, init=init, dsa_strategy=strategy,
+        elif cell.method in ("dc", "dsa", "dc_aug"):
+            setting = parse_setting(cell.setting)
+            if setting.scheme:  # Table 4.4: every scheme starts from real images, as DSA
+                init, augmented = "real", setting.sides is not None
+            else:
+                init = self.profile.chapter3.dc_init if cell.method == "dc" else "real"
+                augmented = cell.method != "dc"
+            strategy = self.dsa_strategy(cell, real) if augmented else None
+            syn = condense_gm(real, cell.ipc, arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
+                              init=init, dsa_strategy=strategy, metric=setting.metric,
+                              arch_overrides=setting.condense_net, sides=setting.sides or "siamese",
                               **{**common, "batch_real": self.profile.gm_batch_real, "checkpoint_every": 1})
         elif cell.method == "random":
             syn = select_random(real, cell.ipc, seed=seed)
@@ -129,8 +149,12 @@ class Runner:
         datasets none. Epochs: the augmented budget, or ``eval_epochs_plain`` without augmentation,
         unless the chapter's plan fixes them.
         """
-        if cell.chapter == 5 or cell.method in ("dsa", "dm"):
-            strategy, epochs = default_strategy(real.info.name), self.profile.eval_epochs
+        scheme = parse_setting(cell.setting)
+        if scheme.scheme:  # Table 4.4 decides whether the evaluation networks see augmentation
+            strategy = self.dsa_strategy(cell, real) if scheme.test_aug else None
+            epochs = self.profile.eval_epochs if strategy else self.profile.eval_epochs_plain
+        elif cell.chapter == 5 or cell.method in ("dsa", "dm"):
+            strategy, epochs = self.dsa_strategy(cell, real), self.profile.eval_epochs
         elif real.info.name == "mnist":
             strategy, epochs = CLASSIC, self.profile.eval_epochs
         else:
@@ -140,13 +164,21 @@ class Runner:
             epochs = plan.eval_epochs
         return strategy, epochs
 
+    @staticmethod
+    def dsa_strategy(cell: Cell, real: RealData) -> str | None:
+        """The DSA strategy of a cell: the thesis default, or the ``aug`` of its setting (Table 4.5)."""
+        aug = parse_setting(cell.setting).aug
+        if aug is None or aug == "combination":
+            return default_strategy(real.info.name)
+        return None if aug == "none" else aug
+
     def budget(self, cell: Cell, strategy: str | None, epochs: int) -> str:
         """The profile budget plus what this cell used beyond it (chapters 3/4)."""
         p = self.profile
         if cell.chapter == 5:
             return p.budget()
         extra = f";eval_aug={strategy or 'none'};eval_epochs={epochs}"
-        if cell.method in ("dc", "dsa"):
+        if cell.method in ("dc", "dsa", "dc_aug"):
             extra += f";K_gm={gm_iterations(p, cell.ipc)};batch_real_gm={p.gm_batch_real}"
         if cell.method in CORESETS:
             extra += f";feature_epochs={p.feature_epochs};pool={p.coreset_pool or 'all'}"
@@ -180,27 +212,37 @@ class Runner:
                 strategy, epochs = self.eval_protocol(cell, real)
                 accs = evaluate_set(syn.images, syn.labels, real, arch=cell.eval_arch, num_nets=p.num_nets,
                                     epochs=epochs, strategy=strategy, seed=eval_seed, test_limit=p.test_limit,
-                                    progress=p.progress)
+                                    progress=p.progress, arch_overrides=parse_setting(cell.setting).eval_net)
                 budget = self.budget(cell, strategy, epochs)
             self.store.append(make_rows(cell, set_idx, seed, accs, profile=p.name, budget=budget,
                                         data_source=real.source, note=real.note))
         return "done"
 
     def _copy_shared_rows(self, cell: Cell, set_idx: int, budget: str) -> bool:
-        """Reuse rows of the identical experiment recorded under another table (e.g. 5.1 -> 5.2)."""
-        df = self.store.load()
-        if not len(df):
-            return False
-        same = df[(df.dataset == cell.dataset) & (df.ipc == cell.ipc) & (df.method == cell.method)
-                  & (df.condense_arch == cell.condense_arch) & (df.eval_arch == cell.eval_arch)
-                  & (df.set_idx == set_idx) & (df.profile == self.profile.name)
-                  & (df.budget == budget)]
-        if not len(same):
-            return False
-        first = same[same.table == same.table.iloc[0]]
-        rows = first.assign(table=cell.table, setting=cell.setting).to_dict("records")
-        self.store.append(rows)
-        return True
+        """Reuse rows of the identical experiment recorded under another table (e.g. 5.1 -> 5.2).
+
+        Identical: same data, method, architectures, set, profile and budget, and a setting that
+        differs at most in default values and labels (``act_c=relu;act_t=relu`` is Table 3.1's cell).
+        """
+        canonical = parse_setting(cell.setting).canonical
+        for store in (self.store, *self.reuse):
+            df = store.load()
+            if not len(df):
+                continue
+            same = df[(df.dataset == cell.dataset) & (df.ipc == cell.ipc) & (df.method == cell.method)
+                      & (df.condense_arch == cell.condense_arch) & (df.eval_arch == cell.eval_arch)
+                      & (df.set_idx == set_idx) & (df.profile == self.profile.name)
+                      & (df.budget == budget)]
+            same = same[[parse_setting(s).canonical == canonical for s in same.setting]]
+            if len(same):
+                first = same[same.table == same.table.iloc[0]]
+                if store is not self.store:  # say where a number computed by another chapter's run came from
+                    origin = f"run of {store.path.parent.parent.name}, Table {first.table.iloc[0]}"
+                    first = first.assign(note=["; ".join(filter(None, (n, origin))) for n in first.note])
+                self.store.append(first.assign(chapter=cell.chapter, table=cell.table,
+                                               setting=cell.setting).to_dict("records"))
+                return True
+        return False
 
     def rows(self, table: str) -> pd.DataFrame:
         """Tidy rows of one table for this profile."""

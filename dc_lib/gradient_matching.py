@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .augment import apply_params, sample_params
+from .augment import apply_params, augment, sample_params
 from .data import RealData
 from .distribution_matching import init_synthetic
 from .evaluation import train_epoch
@@ -34,6 +34,7 @@ from .seeding import make_generator, seed_everything
 from .synset import SyntheticSet
 
 METRICS = ("ours", "mse", "cos")
+SIDES = ("siamese", "independent", "real", "syn")
 BN_IMAGES_PER_CLASS = 16  # authors' BNSizePC: real images per class that set the frozen BN statistics
 
 
@@ -107,15 +108,28 @@ def freeze_batchnorm_on_real(net: nn.Module, real: RealData, generator: torch.Ge
             m.eval()
 
 
+def _augment_sides(x_real: torch.Tensor, x_syn: torch.Tensor, strategy: str | None, sides: str,
+                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Augment a matched pair of batches; ``sides`` as in ``condense_gm``."""
+    if sides == "siamese":
+        omega = sample_params(strategy, 1, generator)  # one omega for both sides (None for DC)
+        return apply_params(x_real, omega), apply_params(x_syn, omega)
+    if sides in ("independent", "real"):
+        x_real = augment(x_real, strategy, generator)
+    if sides in ("independent", "syn"):
+        x_syn = augment(x_syn, strategy, generator)
+    return x_real, x_syn
+
+
 def match_step(net: nn.Module, real: RealData, syn: torch.Tensor, ipc: int, *, batch_real: int,
-               strategy: str | None, metric: str, generator: torch.Generator) -> torch.Tensor:
+               strategy: str | None, metric: str, generator: torch.Generator,
+               sides: str = "siamese") -> torch.Tensor:
     """Sum over classes of D(grad on real_c, grad on S_c); differentiable w.r.t. ``syn``."""
     params = [p for p in net.parameters() if p.requires_grad]
     loss = torch.zeros((), device=syn.device)
     for c in range(real.info.num_classes):
-        omega = sample_params(strategy, 1, generator)  # Siamese: one omega for both sides (None for DC)
-        x_real = apply_params(real.sample_class(c, batch_real, generator), omega)
-        x_syn = apply_params(syn[c * ipc:(c + 1) * ipc], omega)
+        x_real, x_syn = _augment_sides(real.sample_class(c, batch_real, generator), syn[c * ipc:(c + 1) * ipc],
+                                       strategy, sides, generator)
         y_real = torch.full((x_real.shape[0],), c, device=syn.device)
         y_syn = torch.full((ipc,), c, device=syn.device)
         g_real = torch.autograd.grad(F.cross_entropy(net(x_real), y_real), params)
@@ -128,6 +142,7 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                 lr_img: float = 0.1, momentum: float = 0.5, lr_net: float = 0.01, batch_real: int = 256,
                 batch_train: int = 256, init: str = "noise", dsa_strategy: str | None = None,
                 metric: str = "ours", loops: tuple[int, int] | None = None, seed: int = 0,
+                arch_overrides: dict | None = None, sides: str = "siamese", on_iteration=None,
                 checkpoint_path: str | os.PathLike | None = None, checkpoint_every: int = 10,
                 progress: bool = True) -> SyntheticSet:
     """Learn a synthetic set by gradient matching: DC (``dsa_strategy=None``) or DSA.
@@ -145,20 +160,31 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
         dsa_strategy: DSA augmentation string; None for DC.
         metric: gradient distance (``ours``, ``mse``, ``cos``).
         loops: (T, varsigma_theta); None -> ``loop_schedule(ipc)``.
+        sides: how ``dsa_strategy`` augments the matched batches (Table 4.4): ``siamese`` (DSA:
+            one transformation for both), ``independent`` (each image its own), ``real`` or
+            ``syn`` (only that side, per image).
+        arch_overrides: ConvNet-family options of the condensing network (``act``, ``pooling``,
+            ``norm``, ``depth``, ``width``; the ablations of Appendix A.T2-T6).
+        on_iteration: called as ``on_iteration(k, images)`` with a detached view of S
+            ``(N, C, H, W)``: first with the starting k (0, or where a checkpoint resumes), then
+            after every outer iteration k; e.g. to keep snapshots (Figure 4.6).
         seed, checkpoint_path, checkpoint_every, progress: as in ``condense_dm``.
 
     Returns:
-        SyntheticSet with ``method`` ``dc`` or ``dsa``.
+        SyntheticSet with ``method`` ``dc``, ``dsa`` or (augmentation not Siamese) ``dc_aug``.
     """
     info, device = real.info, real.device
     if metric not in METRICS:
         raise ValueError(f"Unknown metric {metric!r}; valid: {', '.join(METRICS)}")
+    if sides not in SIDES:
+        raise ValueError(f"Unknown sides {sides!r}; valid: {', '.join(SIDES)}")
     outer, inner = loops or loop_schedule(ipc)
-    method = "dsa" if dsa_strategy else "dc"
+    method = ("dsa" if sides == "siamese" else "dc_aug") if dsa_strategy else "dc"
     config = {"algorithm": method, "dataset": info.name, "ipc": ipc, "iterations": iterations, "arch": arch,
               "lr_img": lr_img, "momentum": momentum, "lr_net": lr_net, "batch_real": batch_real,
               "batch_train": batch_train, "init": init, "strategy": dsa_strategy, "metric": metric,
-              "loops": [outer, inner], "seed": seed}
+              "loops": [outer, inner], "seed": seed, "arch_overrides": dict(arch_overrides or {}),
+              "sides": sides}
     gen = make_generator(seed)
     syn = init_synthetic(real, ipc, init, gen).detach().requires_grad_(True)
     labels = torch.arange(info.num_classes).repeat_interleave(ipc).to(device)
@@ -168,15 +194,17 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
     start = resume_checkpoint(ckpt, config, syn, optimizer, gen)
 
     t0 = time.perf_counter()
+    if on_iteration is not None:
+        on_iteration(start, syn.detach())
     bar = tqdm(range(start, iterations), desc=f"{method.upper()} {info.name} ipc={ipc}", disable=not progress,
                initial=start, total=iterations)
     for it in bar:
         seed_everything(int(torch.randint(2**31 - 1, (1,), generator=gen)))
-        net = get_network(arch, info.channel, info.num_classes, info.im_size).to(device)
+        net = get_network(arch, info.channel, info.num_classes, info.im_size, **(arch_overrides or {})).to(device)
         for t in range(outer):
             freeze_batchnorm_on_real(net, real, gen)
             loss = match_step(net, real, syn, ipc, batch_real=batch_real, strategy=dsa_strategy,
-                              metric=metric, generator=gen)
+                              metric=metric, generator=gen, sides=sides)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -189,6 +217,8 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
             raise FloatingPointError(f"{method.upper()} on {info.name} ipc={ipc}: loss or synthetic images "
                                      f"became NaN/inf at outer iteration {it + 1} (lr_img={lr_img}).")
         bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
+        if on_iteration is not None:
+            on_iteration(it + 1, syn.detach())
         if ckpt is not None and (it + 1) % checkpoint_every == 0 and it + 1 < iterations:
             save_checkpoint(ckpt, config, syn, optimizer, gen, it + 1)
     bar.close()
@@ -205,3 +235,23 @@ def _train_on_synthetic(net, images, labels, epochs, lr, batch_size, strategy, g
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     for _ in range(epochs):
         train_epoch(net, optimizer, images, labels, batch_size=batch_size, strategy=strategy, generator=generator)
+
+
+def gradient_magnitudes(net: nn.Module, real: RealData, syn: torch.Tensor, ipc: int, *, batch_real: int,
+                        strategy: str | None, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """Absolute entries of the per-class weight gradients on real and synthetic batches (Figure 4.5).
+
+    Each class's real batch and synthetic images go through ``net`` as in ``match_step`` (Siamese
+    ``strategy`` or none); returns ``{"real": (M,), "synthetic": (M,)}`` with every class's
+    gradient entries of the matched (multi-dimensional) parameters, concatenated.
+    """
+    params = [p for p in net.parameters() if p.requires_grad and p.dim() > 1]
+    out = {"real": [], "synthetic": []}
+    for c in range(real.info.num_classes):
+        x_real, x_syn = _augment_sides(real.sample_class(c, batch_real, generator), syn[c * ipc:(c + 1) * ipc],
+                                       strategy, "siamese", generator)
+        for name, x in (("real", x_real), ("synthetic", x_syn)):
+            y = torch.full((x.shape[0],), c, device=x.device)
+            grads = torch.autograd.grad(F.cross_entropy(net(x), y), params)
+            out[name].append(torch.cat([g.detach().abs().flatten() for g in grads]).cpu())
+    return {k: torch.cat(v) for k, v in out.items()}

@@ -49,3 +49,44 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     return path
+
+
+def plot_gradient_histograms(hist: pd.DataFrame, title: str = ""):
+    """Figure 4.5: one panel per set (DC, DSA), real and synthetic gradient-magnitude histograms (log x)."""
+    sets = list(dict.fromkeys(hist["set"]))
+    fig, axes = plt.subplots(1, len(sets), figsize=(5 * len(sets), 3.5), squeeze=False, sharey=True)
+    for ax, name in zip(axes[0], sets):
+        for side, g in hist[hist["set"] == name].groupby("side", sort=False):
+            share = g["count"] / g["count"].sum()
+            ax.stairs(share.to_numpy(), [*g.bin_low, g.bin_high.iloc[-1]], label=side)
+        ax.set_xscale("log")
+        ax.set_xlabel("|gradient| of a weight")
+        ax.set_title(f"{name.upper()} set")
+        ax.legend()
+    axes[0][0].set_ylabel("share of weights")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_evolution(frames: dict, iterations: list[int], mean, std, image_idx: int = 0):
+    """Figure 4.6: one row per initialisation, one column per snapshot of synthetic image ``image_idx``.
+
+    ``frames[init]`` is ``(snapshots, N, C, H, W)`` in normalised space; ``mean``/``std`` per channel.
+    """
+    import torch
+
+    fig, axes = plt.subplots(len(frames), len(iterations), figsize=(1.6 * len(iterations), 1.8 * len(frames)),
+                             squeeze=False)
+    m, s = torch.tensor(mean).view(-1, 1, 1), torch.tensor(std).view(-1, 1, 1)
+    for row, (init, stack) in enumerate(frames.items()):
+        for col, k in enumerate(iterations):
+            img = (stack[col, image_idx] * s + m).clamp(0, 1).permute(1, 2, 0).squeeze(-1).numpy()
+            axes[row][col].imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+            axes[row][col].set_xticks([])
+            axes[row][col].set_yticks([])
+            if row == 0:
+                axes[row][col].set_title(f"k={k}")
+        axes[row][0].set_ylabel(f"from {init}")
+    fig.tight_layout()
+    return fig

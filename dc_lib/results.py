@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import __version__
 from .files import atomic_write
+from .settings import parse_setting
 
 COLUMNS = ["chapter", "table", "dataset", "ipc", "method", "condense_arch", "eval_arch", "setting",
            "set_idx", "net_idx", "seed", "metric", "value", "profile", "budget", "data_source",
@@ -112,9 +113,13 @@ def thesis_reference(thesis: pd.DataFrame, cell: Cell) -> tuple[float, float, st
                & (thesis.ipc == cell.ipc) & (thesis.method == cell.method)
                & (thesis.eval_arch == cell.eval_arch)]
     own = t[t.table == cell.table]
-    if cell.setting and len(own) > 1:
-        own = own[own.setting == cell.setting]
-    pick = own if len(own) else t
+    # Narrow by condensing architecture (Tables 3.2 / 4.3) and setting (ablations) when they decide.
+    for column, value in (("condense_arch", cell.condense_arch), ("setting", cell.setting)):
+        if len(own) > 1 and (own[column] == value).any():
+            own = own[own[column] == value]
+    # Another table's number stands in only for a cell of the standard setting: an ablation's
+    # variant has no counterpart elsewhere.
+    pick = own if len(own) or parse_setting(cell.setting).canonical else t
     if not len(pick):
         return math.nan, math.nan, ""
     row = pick.iloc[0]

@@ -31,20 +31,22 @@ import matplotlib.pyplot as plt
 from dc_lib import chapter4
 from dc_lib.config import get_profile, gm_iterations
 from dc_lib.experiments import Runner
-from dc_lib.plotting import plot_synsets, save_figure
+from dc_lib.plotting import plot_evolution, plot_gradient_histograms, plot_synsets, save_figure
 
 profile = get_profile(PROFILE)
 out_dir = Path(RESULTS_DIR) / "chapter4" / profile.name
-runner = Runner(profile, out_dir, data_root=DATA_ROOT, device=DEVICE, seed=SEED)
+# Coresets and DC are chapter 3's numbers, as in the thesis: copied when chapter 3 ran with this profile.
+runner = Runner(profile, out_dir, data_root=DATA_ROOT, device=DEVICE, seed=SEED,
+                reuse_from=[Path(RESULTS_DIR) / "chapter3" / profile.name])
 print(f"profile: {profile.name} -- {profile.description}")
 print(f"budget:  {profile.budget()}; DC/DSA K={profile.gm_iterations} at 1 ipc, {gm_iterations(profile, 10)} above")
 
 # %% [markdown]
-# ## Table 4.1: DSA next to random selection and DC
+# ## Table 4.1: DSA next to the coresets and DC
 
 # %%
 summary_4_1, not_run_4_1 = chapter4.table_4_1(runner, DATASETS, IPCS)
-print(chapter4.write_table(runner, "4.1", summary_4_1, not_run_4_1, "Table 4.1: DSA vs random and DC"))
+print(chapter4.write_table(runner, "4.1", summary_4_1, not_run_4_1, "Table 4.1: DSA vs coresets and DC"))
 
 # %% [markdown]
 # ## Figure 4.2: DSA images
@@ -55,6 +57,63 @@ print(chapter4.write_table(runner, "4.1", summary_4_1, not_run_4_1, "Table 4.1: 
 fig = plot_synsets(chapter4.figure_4_2_sets(runner))
 save_figure(fig, out_dir / "figure_4.2.png")
 plt.show()
+
+# %% [markdown]
+# ## Table 4.3: DSA sets across architectures
+#
+# As Table 3.2, for DSA sets (MNIST, 1 ipc).
+
+# %%
+summary_4_3, not_run_4_3 = chapter4.table_4_3(runner)
+print(chapter4.write_table(runner, "4.3", summary_4_3, not_run_4_3, "Table 4.3: DSA across architectures"))
+
+# %% [markdown]
+# ## Table 4.4: Siamese, independent, or no augmentation
+#
+# The same transformation family placed differently: nowhere (A), only when training the
+# evaluation networks (B), on the real (C) or synthetic (D) side of each match, Siamese but not
+# at evaluation (E), independently on both sides (F), and DSA (Siamese + evaluation).
+# Independent draws make the two gradients disagree for reasons unrelated to the data.
+
+# %%
+summary_4_4, not_run_4_4 = chapter4.table_4_4(runner)
+print(chapter4.write_table(runner, "4.4", summary_4_4, not_run_4_4, "Table 4.4: augmentation schemes"))
+
+# %% [markdown]
+# ## Table 4.5: which transformation helps
+#
+# DSA with a single transformation, with none, and with the combination (one drawn per match).
+
+# %%
+summary_4_5, not_run_4_5 = chapter4.table_4_5(runner)
+print(chapter4.write_table(runner, "4.5", summary_4_5, not_run_4_5, "Table 4.5: DSA per transformation"))
+
+# %% [markdown]
+# ## Figure 4.5: why augmenting only one side fails, and why DSA does not vanish
+#
+# Gradient magnitudes of a fresh ConvNet on real batches and on the learned images. The thesis
+# observes that without augmentation the synthetic images are fitted so well that their
+# gradients shrink; with DSA they stay informative. The histogram is written to
+# `figure_4.5_histogram.csv` before it is drawn.
+
+# %%
+hist = chapter4.figure_4_5(runner)
+fig = plot_gradient_histograms(hist, f"Figure 4.5 ({profile.name}): {hist.dataset.iloc[0]}, {hist.ipc.iloc[0]} ipc")
+save_figure(fig, out_dir / "figure_4.5.png")
+plt.show()
+
+# %% [markdown]
+# ## Figure 4.6: learning from noise vs from real images
+#
+# The same DSA run started from noise and from real images, snapshot at growing iterations.
+
+# %%
+if profile.chapter4.evolution:
+    frames, iterations = chapter4.figure_4_6(runner)
+    info = runner.data(profile.chapter4.evolution[0]).info
+    fig = plot_evolution(frames, iterations, info.mean, info.std)
+    save_figure(fig, out_dir / "figure_4.6.png")
+    plt.show()
 
 # %% [markdown]
 # ## Reading the results

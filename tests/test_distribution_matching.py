@@ -104,3 +104,20 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_to_the_same_result(tiny_
 
 def test_default_learning_rate_follows_the_thesis():
     assert dm.default_lr(10) == 1.0 and dm.default_lr(100) == 10.0
+
+
+def test_chunked_real_side_gives_the_same_class_means(tiny_real):
+    seed_everything(0)
+    net = get_network("convnet", 1, 10, (28, 28))
+    batches = [tiny_real.x_train[:6], tiny_real.x_train[6:11]]
+    with torch.no_grad():
+        whole = dm._real_class_means(net.embed, batches, batch_norm=False)
+        chunked = dm._real_class_means(net.embed, batches, batch_norm=False, chunk=4)  # chunks 4+2 and 4+1
+    torch.testing.assert_close(chunked, whole, atol=1e-6, rtol=1e-5)
+
+
+def test_chunked_real_side_gives_the_same_synthetic_images(tiny_real):
+    # One iteration: later ones may differ in a few pixels where rounding flips a ReLU (a 3x3 receptive field).
+    whole = condense_dm(tiny_real, 1, iterations=1, seed=2, **SMALL)
+    chunked = condense_dm(tiny_real, 1, iterations=1, seed=2, real_chunk=4, **SMALL)  # 6 images: chunks 4 + 2
+    torch.testing.assert_close(chunked.images, whole.images, atol=1e-5, rtol=1e-4)

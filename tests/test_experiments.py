@@ -41,7 +41,7 @@ def test_a_dataset_without_data_is_reported_not_raised(runner):
 
 
 def test_unknown_method_is_rejected(runner):
-    with pytest.raises(ValueError, match="valid: dm, mmd, dc, dsa, random"):
+    with pytest.raises(ValueError, match="valid: dm, mmd, dc, dsa, dc_aug, random"):
         runner.run(Cell(5, "5.1", "mnist", 1, "gan"))
 
 
@@ -67,3 +67,57 @@ def test_table_5_1_lists_thesis_cells_outside_the_profile_with_the_command_to_ru
     reasons = {(c.dataset, c.ipc, c.method): r for c, r in not_run}
     assert "--profile paper" in reasons[("cifar10", 50, "dm")]
     assert ("mnist", 1, "dm") not in reasons
+
+
+def test_an_ablation_row_with_default_networks_reuses_the_table_3_1_cell(runner, monkeypatch):
+    runner.run(Cell(3, "3.1", "mnist", 1, "random", "none"))
+    monkeypatch.setattr(experiments, "evaluate_set", lambda *a, **k: pytest.fail("evaluated again"))
+    runner.run(Cell(3, "A.T2", "mnist", 1, "random", "none", setting="act_c=relu;act_t=relu"))
+    assert runner.rows("A.T2").value.tolist() == runner.rows("3.1").value.tolist()
+
+
+def test_an_ablation_row_with_another_evaluation_network_is_evaluated_with_it(runner, monkeypatch):
+    runner.run(Cell(3, "3.1", "mnist", 1, "random", "none"))
+    seen = {}
+
+    def fake_evaluate(*args, arch_overrides=None, num_nets, **kwargs):
+        seen.update(arch_overrides)
+        return [50.0] * num_nets
+
+    monkeypatch.setattr(experiments, "evaluate_set", fake_evaluate)
+    runner.run(Cell(3, "A.T2", "mnist", 1, "random", "none", setting="act_c=relu;act_t=sigmoid"))
+    assert seen == {"act": "sigmoid"}
+
+
+def test_a_condensing_variant_is_saved_under_its_own_name(runner):
+    base = runner.synset_path(Cell(3, "3.1", "mnist", 1, "dc"), 0)
+    variant = runner.synset_path(Cell(3, "A.T4", "mnist", 1, "dc", setting="norm_c=batchnorm;norm_t=none"), 0)
+    same = runner.synset_path(Cell(3, "A.T4", "mnist", 1, "dc", setting="norm_c=instancenorm;norm_t=none"), 0)
+    assert variant != base and same == base and "norm_c-batchnorm" in variant.name
+
+
+def test_another_chapters_rows_are_reused_and_marked_with_their_origin(runner, tiny_root, monkeypatch):
+    runner.run(Cell(3, "3.1", "mnist", 1, "random", "none"))
+    ch4 = Runner(runner.profile, runner.out_dir.parent / "ch4", data_root=tiny_root, device="cpu",
+                 reuse_from=[runner.out_dir])
+    monkeypatch.setattr(experiments, "evaluate_set", lambda *a, **k: pytest.fail("evaluated again"))
+    ch4.run(Cell(4, "4.1", "mnist", 1, "random", "none"))
+    rows = ch4.rows("4.1")
+    assert rows.value.tolist() == runner.rows("3.1").value.tolist()
+    assert set(rows.chapter) == {4} and "Table 3.1" in rows.note.iloc[0]
+
+
+def test_chapter_plans_can_fix_the_evaluation_epochs(runner):
+    from dataclasses import replace
+
+    runner.profile = replace(runner.profile, chapter3=replace(runner.profile.chapter3, eval_epochs=7))
+    real = runner.data("mnist")
+    assert runner.eval_protocol(Cell(3, "3.1", "mnist", 1, "dc"), real)[1] == 7
+    assert runner.eval_protocol(Cell(5, "5.1", "mnist", 1, "dm"), real)[1] == runner.profile.eval_epochs
+
+
+def test_table_4_5_turns_augmentation_off_or_to_one_transformation(runner):
+    real = runner.data("mnist")
+    assert runner.dsa_strategy(Cell(4, "4.5", "mnist", 10, "dsa", setting="aug=none"), real) is None
+    assert runner.dsa_strategy(Cell(4, "4.5", "mnist", 10, "dsa", setting="aug=crop"), real) == "crop"
+    assert runner.dsa_strategy(Cell(4, "4.5", "mnist", 10, "dsa", setting="aug=combination"), real).startswith("color")

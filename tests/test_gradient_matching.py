@@ -83,3 +83,49 @@ def test_batchnorm_statistics_stay_frozen_during_matching(tiny_real):
     assert all(not m.training for m in bn) and before[0].abs().sum() > 0
     net(torch.randn(3, 1, 28, 28) * 5 + 3)
     assert all(torch.equal(m.running_mean, b) for m, b in zip(bn, before))
+
+
+def test_the_condensing_network_takes_the_ablation_overrides(tiny_real, monkeypatch):
+    import dc_lib.gradient_matching as gm
+
+    built = []
+
+    def recording_get_network(*args, **kwargs):
+        built.append(kwargs)
+        return get_network(*args, **kwargs)
+
+    monkeypatch.setattr(gm, "get_network", recording_get_network)
+    syn = condense_gm(tiny_real, 1, iterations=1, batch_real=4, arch_overrides={"act": "sigmoid"}, progress=False)
+    assert built == [{"act": "sigmoid"}] and syn.config["arch_overrides"] == {"act": "sigmoid"}
+
+
+def test_unknown_augmentation_sides_are_rejected(tiny_real):
+    with pytest.raises(ValueError, match="siamese, independent, real, syn"):
+        condense_gm(tiny_real, 1, iterations=1, batch_real=4, dsa_strategy="crop", sides="both", progress=False)
+
+
+def test_augmenting_one_side_only_is_labelled_dc_aug_and_differs_from_dsa(tiny_real):
+    kw = dict(iterations=1, batch_real=4, dsa_strategy="crop", init="real", seed=3, progress=False)
+    siamese = condense_gm(tiny_real, 1, **kw)
+    real_only = condense_gm(tiny_real, 1, sides="real", **kw)
+    assert (siamese.method, real_only.method) == ("dsa", "dc_aug")
+    assert not torch.equal(siamese.images, real_only.images)
+
+
+def test_on_iteration_sees_the_start_and_every_outer_iteration(tiny_real):
+    seen = []
+    condense_gm(tiny_real, 1, iterations=3, batch_real=4, progress=False,
+                on_iteration=lambda k, images: seen.append((k, tuple(images.shape))))
+    assert seen == [(k, (10, 1, 28, 28)) for k in range(4)]
+
+
+def test_gradient_magnitudes_cover_every_class_on_both_sides(tiny_real):
+    from dc_lib.gradient_matching import gradient_magnitudes
+
+    seed_everything(0)
+    net = get_network("convnet", 1, 10, (28, 28))
+    syn = tiny_real.x_train[::12][:10]
+    mags = gradient_magnitudes(net, tiny_real, syn, 1, batch_real=4, strategy=None, generator=make_generator(0))
+    weights = sum(p.numel() for p in net.parameters() if p.dim() > 1)
+    assert mags["real"].shape == mags["synthetic"].shape == (10 * weights,)
+    assert (mags["real"] >= 0).all()

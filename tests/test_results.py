@@ -60,3 +60,11 @@ def test_markdown_puts_reproduced_and_thesis_numbers_side_by_side_and_lists_cell
 def test_project_copy_of_the_thesis_numbers_matches_the_shared_one():
     ours = Path(__file__).resolve().parents[1] / "results" / "thesis" / "thesis_results.csv"
     assert ours.read_bytes() == SHARED_THESIS.read_bytes()
+
+
+def test_thesis_reference_of_a_cross_architecture_cell_uses_its_condensing_network():
+    from dc_lib.results import Cell, load_thesis, thesis_reference
+
+    thesis = load_thesis()
+    assert thesis_reference(thesis, Cell(3, "3.2", "mnist", 1, "dc", "convnet", "mlp"))[0] == 69.6
+    assert thesis_reference(thesis, Cell(3, "3.2", "mnist", 1, "dc", "mlp", "mlp"))[0] == 70.5

@@ -1,0 +1,183 @@
+"""Evaluation networks side by side on CPU cores, in cache-sized micro-batches.
+
+On a small CPU, stacking networks (:mod:`dc_lib.stacked`) makes every tensor
+``num_nets`` times larger, and this convolutional net is already limited by how
+much of its activations stay in cache, not by per-call overhead. This path goes
+the other way, and gives the numbers of the plain loop
+(:func:`dc_lib.evaluation.evaluate_set`) up to float rounding:
+
+* each core trains whole networks on its own (one Python thread per core, one
+  torch thread each: torch releases the GIL inside its kernels), instead of every
+  network's small operations being split across the cores (networks left over when
+  their number is not a multiple of the cores are trained after, with all cores);
+* each batch goes through the network in micro-batches of ``micro_batch`` images whose
+  gradients are summed before the one SGD step: with the per-sample norms of these
+  networks (instance norm, no BatchNorm) the sum of the micro-batch gradients of
+  ``sum(loss) / B`` is the gradient of the batch's mean loss;
+* the test split is read in batches of ``TEST_BATCH`` (32) images.
+
+Network ``i`` gets exactly what the plain loop gives it: the initialisation after
+``seed_everything(derive_seed(seed, "net", i))``, its own generator for shuffling and
+DSA draws (the whole batch is augmented at once, before it is split, so draws and the
+``classic`` strategy's batch mean are unchanged), the same schedule and optimiser.
+The architectures are those of :func:`dc_lib.stacked.supports_stacking` (no
+BatchNorm: its batch statistics would see micro-batches instead of the batch).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .augment import augment
+from .models import get_network, has_batchnorm
+from .seeding import derive_seed, make_generator, seed_everything
+from .stacked import STACKABLE, _check_set, supports_stacking
+
+# Images per forward on CPU (README.md, "Performance"; 2 cores, 10-ipc set): training 16 (0.218 s per
+# network and pass, vs 0.216 at 8, 0.227 at 32, 0.299 unsplit); testing 32 (0.69 s per 1000 images, 1.10 s at 64).
+MICRO_BATCH = 16
+TEST_BATCH = 32
+
+
+def train_micro_batched(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
+                        generator: torch.Generator, micro_batch: int = MICRO_BATCH, lr: float = 0.01,
+                        batch_size: int = 256, momentum: float = 0.9, weight_decay: float = 5e-4,
+                        strategy: str | None = None) -> nn.Module:
+    """``evaluation.train_network`` with each batch of ``images (N, C, H, W)`` run in micro-batches.
+
+    The shuffling, augmentation draws, batches, schedule and optimiser steps are the
+    plain loop's; only the forward/backward of a batch is split into chunks of
+    ``micro_batch`` images whose gradients add up to the batch's.
+    """
+    if has_batchnorm(net):
+        raise ValueError("micro-batches would change BatchNorm's batch statistics; use evaluation.train_network")
+    decay_after = epochs // 2 + 1
+    net.train()
+
+    def make_optimizer(rate: float) -> torch.optim.Optimizer:
+        return torch.optim.SGD(net.parameters(), lr=rate, momentum=momentum, weight_decay=weight_decay)
+
+    optimizer = make_optimizer(lr)
+    for ep in range(epochs + 1):
+        order = torch.randperm(images.shape[0], generator=generator).to(images.device)
+        for start in range(0, images.shape[0], batch_size):
+            idx = order[start:start + batch_size]
+            x = augment(images[idx], strategy, generator) if strategy else images[idx]
+            y = labels[idx]
+            optimizer.zero_grad(set_to_none=True)
+            for m in range(0, x.shape[0], micro_batch):
+                # sum / B over the chunks = the batch's mean loss, so the gradients add up to its gradient
+                loss = F.cross_entropy(net(x[m:m + micro_batch]), y[m:m + micro_batch], reduction="sum")
+                (loss / x.shape[0]).backward()
+            optimizer.step()
+        if ep == decay_after:
+            lr *= 0.1
+            optimizer = make_optimizer(lr)
+    return net
+
+
+@torch.no_grad()
+def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
+    net.eval()
+    correct = 0
+    for start in range(0, x.shape[0], batch_size):
+        correct += int((net(x[start:start + batch_size]).argmax(1) == y[start:start + batch_size]).sum())
+    return 100.0 * correct / x.shape[0]
+
+
+def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, *, arch: str = "convnet",
+                              num_nets: int, epochs: int, strategy: str | None, seed: int,
+                              test_limit: int | None = None, progress: bool = True,
+                              arch_overrides: dict | None = None, workers: int | None = None,
+                              micro_batch: int = MICRO_BATCH, **train_kw) -> list[float]:
+    """``evaluate_set`` on CPU with networks trained side by side: the same accuracies (%) up to rounding.
+
+    Args:
+        images, labels, real, arch, num_nets, epochs, strategy, seed, test_limit, arch_overrides:
+            as ``evaluate_set`` (``real`` must be on the CPU).
+        progress: a tqdm bar of trained networks.
+        workers: networks trained at once, one torch thread each; None -> torch's current
+            thread count (the cores torch uses), at most ``num_nets``.
+        micro_batch: images per forward/backward in training (the test reads ``TEST_BATCH`` at a time).
+        **train_kw: ``lr``, ``batch_size``, ``momentum``, ``weight_decay``.
+
+    Returns:
+        ``num_nets`` test accuracies in percent, network ``i`` at position ``i``.
+    """
+    if not supports_stacking(arch, arch_overrides):
+        raise ValueError(f"arch {arch!r} is not supported here (supported: {', '.join(STACKABLE)}, without "
+                         "BatchNorm); use evaluation.evaluate_set, which falls back to the plain loop")
+    if torch.device(real.device).type != "cpu":
+        raise ValueError(f"side by side is a CPU path; the data are on {real.device} (use stacked=True there)")
+    if isinstance(num_nets, bool) or not isinstance(num_nets, int) or num_nets < 1:
+        raise ValueError(f"num_nets must be a positive int, got {num_nets!r}")
+    if isinstance(micro_batch, bool) or not isinstance(micro_batch, int) or micro_batch < 1:
+        raise ValueError(f"micro_batch must be a positive int, got {micro_batch!r}")
+    _check_set(images, labels)
+    x_test, y_test = real.x_test, real.y_test
+    if test_limit is not None:
+        x_test, y_test = x_test[:test_limit], y_test[:test_limit]
+    nets = []
+    for i in range(num_nets):  # built in order on this thread: initialisation uses torch's global RNG
+        seed_everything(derive_seed(seed, "net", i))
+        nets.append(get_network(arch, real.info.channel, real.info.num_classes, real.info.im_size,
+                                **(arch_overrides or {})))
+    gens = [make_generator(derive_seed(seed, "net", i)) for i in range(num_nets)]
+    train_side_by_side(nets, images.cpu(), labels.cpu(), epochs=epochs, generators=gens, strategy=strategy,
+                       workers=workers, micro_batch=micro_batch, progress=progress, **train_kw)
+    return accuracies_side_by_side(nets, x_test, y_test, workers=workers)
+
+
+def _on_cores(fn, count: int, workers: int | None, desc: str | None = None) -> list:
+    """``[fn(0), ..., fn(count - 1)]``: ``workers`` calls at a time (None: torch's thread count), one torch thread each.
+
+    The calls left over when ``count`` is not a multiple of ``workers`` run afterwards on this
+    thread with all of torch's threads, so no core idles while one network finishes alone.
+    ``desc``: show a tqdm bar of finished calls under that name.
+    """
+    threads = torch.get_num_threads()
+    workers = max(1, min(count, workers or threads))
+    side_by_side = count - count % workers if workers > 1 else 0
+
+    def one(i: int):
+        torch.set_num_threads(1)  # this core's network alone; the other cores run the others
+        return fn(i)
+
+    with tqdm(total=count, desc=desc, disable=desc is None, leave=False) as bar:
+        results = []
+        if side_by_side:
+            try:
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dc-eval") as pool:
+                    futures = [pool.submit(one, i) for i in range(side_by_side)]
+                    for _ in as_completed(futures):
+                        bar.update()
+                    results = [f.result() for f in futures]
+            finally:
+                torch.set_num_threads(threads)  # torch's count is process-wide: give the caller its own back
+        for i in range(side_by_side, count):
+            results.append(fn(i))
+            bar.update()
+    return results
+
+
+def train_side_by_side(nets: list[nn.Module], images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
+                       generators: list[torch.Generator], workers: int | None = None,
+                       micro_batch: int = MICRO_BATCH, progress: bool = False, **train_kw) -> list[nn.Module]:
+    """Train every network in place with :func:`train_micro_batched`, ``workers`` at a time (CPU tensors)."""
+    if len(generators) != len(nets):
+        raise ValueError(f"{len(generators)} generators for {len(nets)} networks; give one per network")
+    _on_cores(lambda i: train_micro_batched(nets[i], images, labels, epochs=epochs, generator=generators[i],
+                                            micro_batch=micro_batch, **train_kw), len(nets), workers,
+              desc="eval side by side" if progress else None)
+    return nets
+
+
+def accuracies_side_by_side(nets: list[nn.Module], x: torch.Tensor, y: torch.Tensor, *, workers: int | None = None,
+                            batch_size: int = TEST_BATCH) -> list[float]:
+    """Top-1 accuracy (%) of every network (eval mode) on ``x (N, C, H, W)``, ``y (N,)``, ``workers`` at a time."""
+    return _on_cores(lambda i: _accuracy(nets[i], x, y, batch_size), len(nets), workers)
