@@ -5,7 +5,10 @@
 Figures (MNIST, default ConvNet, the thesis's hyperparameters unless --quick):
   dm_iteration   one DM iteration, ipc 10, 256 real images per class, DSA (real side unchunked: the reference)
   dm_iteration_chunked  the same with the real side embedded in chunks of --dm-chunk images (+ speedup)
-  dc_outer       one DC outer iteration at 1 ipc (10 per-class matches, second-order backward)
+  dc_outer       one DC outer iteration at --gm-ipcs (1: 10 per-class matches, second-order backward;
+                 10: 10 such rounds with 50 network epochs between them, scaled from 1 and 2 rounds),
+                 the plain path ("path": "reference") and the fast one ("fast": real side in chunks,
+                 network updates in micro-batches on CPU), then a dc_outer_speedup line
   dsa_outer      the same with Siamese augmentation
   eval_network   training one ConvNet on a 10-ipc set with DSA (per epoch; x300 for the protocol)
   eval_nets      evaluating one set the protocol's way: --nets fresh ConvNets (default 3 and 20) trained
@@ -36,7 +39,7 @@ from dc_lib.baselines import select_random
 from dc_lib.data import load_dataset
 from dc_lib.distribution_matching import condense_dm
 from dc_lib.evaluation import test_accuracy, train_network
-from dc_lib.gradient_matching import condense_gm
+from dc_lib.gradient_matching import condense_gm, loop_schedule
 from dc_lib.models import get_network
 from dc_lib.seeding import derive_seed, make_generator, seed_everything
 from dc_lib.side_by_side import accuracies_side_by_side, train_side_by_side
@@ -112,6 +115,7 @@ def main() -> None:
     parser.add_argument("--eval-test", type=int, default=1000, help="eval_nets: test images timed (of 10000)")
     parser.add_argument("--eval-repeat", type=int, default=1, help="eval_nets: timings per path (min is kept)")
     parser.add_argument("--dm-chunk", type=int, default=32, help="dm_iteration_chunked: real images per forward")
+    parser.add_argument("--gm-ipcs", default="1,10", help="dc_outer/dsa_outer: ipcs, comma-separated")
     parser.add_argument("--no-eval", action="store_true", help="skip the eval_nets lines")
     parser.add_argument("--only-eval", action="store_true", help="print only the eval_nets lines")
     args = parser.parse_args()
@@ -143,10 +147,9 @@ def main() -> None:
     emit("dm_iteration_chunked", s_chunked, forward_images=10 * (batch_real + ipc), ipc=ipc, batch_real=batch_real,
          real_chunk=chunk, speedup=round(s / s_chunked, 2))
 
-    for name, dsa in (("dc_outer", None), ("dsa_outer", strategy)):
-        s = timed(lambda: condense_gm(real, 1, iterations=1, batch_real=batch_real, init="real", dsa_strategy=dsa,
-                                      progress=False), args.repeat, device)
-        emit(name, s, ipc=1, batch_real=batch_real)
+    for ipc_gm in (int(i) for i in args.gm_ipcs.split(",")):
+        for name, dsa in (("dc_outer", None), ("dsa_outer", strategy)):
+            bench_gm_outer(args, real, ipc_gm, name, dsa, batch_real, device, emit)
 
     syn = select_random(real, ipc)
     epochs = 2 if args.quick else 20
@@ -161,6 +164,44 @@ def main() -> None:
 
     if not args.no_eval:
         bench_eval_nets(args, real, strategy, device, emit)
+
+
+def bench_gm_outer(args, real, ipc: int, name: str, dsa: str | None, batch_real: int, device, emit) -> None:
+    """dc_outer / dsa_outer lines: one outer iteration, plain path ("reference": real side in one
+    batch, whole-batch network updates) and fast path ("fast": ``condense_gm``'s automatic
+    ``real_chunk`` / ``micro_batch``), then their ratio.
+
+    At 1 ipc an outer iteration is timed whole. Above, it is T matches with varsigma_theta network
+    epochs after each but the last (10 ipc: T = 10, 50 epochs): one match ``m`` and one block of
+    network epochs ``e`` are timed (loops (1, e) and (2, e)) and combined as ``T m + (T - 1) e``.
+    """
+    outer, inner = loop_schedule(ipc)
+    repeat = args.repeat if outer == 1 else 1
+    if args.quick:
+        inner = min(inner, 2)
+    times = {}
+    paths = [("reference", dict(real_chunk=None, micro_batch=None)), ("fast", {})]
+    if device.type == "cuda":
+        paths = paths[:1]  # condense_gm's automatic choice on CUDA is the plain path: nothing to compare
+    for path, kw in paths:
+        def run(loops):
+            return condense_gm(real, ipc, iterations=1, batch_real=batch_real, init="real", dsa_strategy=dsa,
+                               loops=loops, progress=False, **kw)
+        if outer == 1:
+            seconds, scaled = timed(lambda: run((1, inner)), repeat, device), None
+        else:
+            one = timed(lambda: run((1, inner)), repeat, device)
+            two = timed(lambda: run((2, inner)), repeat, device)
+            seconds = outer * one + (outer - 1) * (two - 2 * one)
+            scaled = f"T={outer} matches ({one:.2f} s each) + {outer - 1} x {inner} network epochs " \
+                     f"({two - 2 * one:.2f} s each block)"
+        times[path] = seconds
+        extra = {"scaled_from": scaled} if scaled else {}
+        emit(name, seconds, path=path, ipc=ipc, batch_real=batch_real, **extra)
+    if "fast" not in times:
+        return
+    emit(name + "_speedup", times["fast"], ipc=ipc, reference_s=round(times["reference"], 2),
+         fast_s=round(times["fast"], 2), speedup=round(times["reference"] / times["fast"], 2))
 
 
 def bench_eval_nets(args, real, strategy: str, device, emit) -> None:
@@ -195,12 +236,13 @@ def bench_eval_nets(args, real, strategy: str, device, emit) -> None:
 
             def side_by_side():
                 return train_side_by_side(build(), syn.images, syn.labels, epochs=passes - 1, strategy=strategy,
-                                          generators=[make_generator(s) for s in seeds])
+                                          generators=[make_generator(s) for s in seeds],
+                                          micro_batch=16 if device.type == "cpu" else None)
 
             paths = [("reference", reference, lambda nets: [test_accuracy(n, x_test, y_test) for n in nets]),
                      ("stacked", stacked, lambda stack: test_accuracies(stack, x_test, y_test))]
-            if device.type == "cpu":
-                paths.append(("side_by_side", side_by_side, lambda nets: accuracies_side_by_side(nets, x_test, y_test)))
+            paths.append(("side_by_side", side_by_side, lambda nets: accuracies_side_by_side(
+                nets, x_test, y_test, batch_size=32 if device.type == "cpu" else 1024)))
             seconds = {}
             for path, train, test in paths:
                 start_mib = reset_peak_memory(device)

@@ -19,34 +19,58 @@ from tqdm import tqdm  # plain text bars: no ipywidgets needed, same look in pap
 
 from .augment import augment
 from .data import RealData
-from .models import get_network
+from .models import get_network, has_batchnorm
 from .seeding import derive_seed, make_generator, seed_everything
 from .side_by_side import evaluate_set_side_by_side
 from .stacked import choose_path, evaluate_set_stacked, supports_stacking
 
 
 def train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor,
-                *, batch_size: int, strategy: str | None, generator: torch.Generator) -> None:
-    """One shuffled pass over ``images (N, C, H, W)``; ``strategy`` augments each image independently."""
+                *, batch_size: int, strategy: str | None, generator: torch.Generator,
+                micro_batch: int | None = None) -> None:
+    """One shuffled pass over ``images (N, C, H, W)``; ``strategy`` augments each image independently.
+
+    ``micro_batch`` (speed only, CPU): run each batch's forward/backward in chunks of this many
+    images whose gradients add up to the batch's; only for networks without BatchNorm, whose
+    batch statistics would see the chunks (``train_network`` checks).
+    """
     order = torch.randperm(images.shape[0], generator=generator).to(images.device)
     for start in range(0, images.shape[0], batch_size):
         idx = order[start:start + batch_size]
         x = augment(images[idx], strategy, generator) if strategy else images[idx]
-        loss = F.cross_entropy(net(x), labels[idx])
+        y = labels[idx]
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if micro_batch is None or micro_batch >= x.shape[0]:
+            F.cross_entropy(net(x), y).backward()
+        else:
+            for m in range(0, x.shape[0], micro_batch):
+                # sum / B over the chunks is the batch's mean loss, so the gradients add up to its gradient
+                (F.cross_entropy(net(x[m:m + micro_batch]), y[m:m + micro_batch], reduction="sum")
+                 / x.shape[0]).backward()
         optimizer.step()
+
+
+def check_micro_batch(net: nn.Module, micro_batch: int | None) -> None:
+    """Refuse micro-batches for BatchNorm networks (their batch statistics would change)."""
+    if micro_batch is None:
+        return
+    if isinstance(micro_batch, bool) or not isinstance(micro_batch, int) or micro_batch < 1:
+        raise ValueError(f"micro_batch must be a positive int or None, got {micro_batch!r}")
+    if has_batchnorm(net):
+        raise ValueError("micro-batches would change BatchNorm's batch statistics; train with micro_batch=None")
 
 
 def train_network(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
                   lr: float = 0.01, batch_size: int = 256, momentum: float = 0.9,
                   weight_decay: float = 5e-4, strategy: str | None = None,
-                  generator: torch.Generator, progress: bool = False) -> nn.Module:
+                  generator: torch.Generator, progress: bool = False,
+                  micro_batch: int | None = None) -> nn.Module:
     """Train ``net`` in place on ``images (N, C, H, W)`` / ``labels (N,)`` with the authors' schedule.
 
     ``strategy`` (a DSA string) augments each batch with per-image parameters.
-    Shuffling and augmentation draws come from ``generator``.
+    Shuffling and augmentation draws come from ``generator``. ``micro_batch``: see ``train_epoch``.
     """
+    check_micro_batch(net, micro_batch)
     decay_after = epochs // 2 + 1
     net.train()
 
@@ -55,7 +79,8 @@ def train_network(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
 
     optimizer = make_optimizer(lr)
     for ep in tqdm(range(epochs + 1), desc="train", disable=not progress, leave=False):
-        train_epoch(net, optimizer, images, labels, batch_size=batch_size, strategy=strategy, generator=generator)
+        train_epoch(net, optimizer, images, labels, batch_size=batch_size, strategy=strategy, generator=generator,
+                    micro_batch=micro_batch)
         if ep == decay_after:
             lr *= 0.1
             optimizer = make_optimizer(lr)

@@ -26,11 +26,12 @@ from tqdm import tqdm
 
 from .augment import apply_params, augment, sample_params
 from .data import RealData
-from .distribution_matching import init_synthetic
+from .distribution_matching import CPU_REAL_CHUNK, init_synthetic
 from .evaluation import train_epoch
 from .checkpoint import resume_checkpoint, save_checkpoint
 from .models import get_network, has_batchnorm
 from .seeding import make_generator, seed_everything
+from .side_by_side import MICRO_BATCH as CPU_MICRO_BATCH
 from .synset import SyntheticSet
 
 METRICS = ("ours", "mse", "cos")
@@ -121,18 +122,40 @@ def _augment_sides(x_real: torch.Tensor, x_syn: torch.Tensor, strategy: str | No
     return x_real, x_syn
 
 
+def _real_gradient(net: nn.Module, params: list[torch.Tensor], x: torch.Tensor, label: int,
+                   chunk: int | None) -> list[torch.Tensor]:
+    """Gradient of the mean cross-entropy of ``x (B, C, H, W)`` (all of class ``label``) w.r.t. ``params``.
+
+    ``chunk`` (speed only): take it as the sum of the gradients of chunks of ``chunk`` images,
+    each of ``sum(loss) / B``. Exact up to float rounding for every network used here: BN
+    statistics are frozen during matching, all other norms act per image. On CPU the small
+    chunks keep the activations in cache.
+    """
+    y = torch.full((x.shape[0],), label, device=x.device)
+    if chunk is None or x.shape[0] <= chunk:
+        return list(torch.autograd.grad(F.cross_entropy(net(x), y), params))
+    total = None
+    for s in range(0, x.shape[0], chunk):
+        loss = F.cross_entropy(net(x[s:s + chunk]), y[s:s + chunk], reduction="sum") / x.shape[0]
+        g = torch.autograd.grad(loss, params)
+        total = list(g) if total is None else [a + b for a, b in zip(total, g)]
+    return total
+
+
 def match_step(net: nn.Module, real: RealData, syn: torch.Tensor, ipc: int, *, batch_real: int,
                strategy: str | None, metric: str, generator: torch.Generator,
-               sides: str = "siamese") -> torch.Tensor:
-    """Sum over classes of D(grad on real_c, grad on S_c); differentiable w.r.t. ``syn``."""
+               sides: str = "siamese", real_chunk: int | None = None) -> torch.Tensor:
+    """Sum over classes of D(grad on real_c, grad on S_c); differentiable w.r.t. ``syn``.
+
+    ``real_chunk``: compute each real gradient in chunks of this many images (``_real_gradient``).
+    """
     params = [p for p in net.parameters() if p.requires_grad]
     loss = torch.zeros((), device=syn.device)
     for c in range(real.info.num_classes):
         x_real, x_syn = _augment_sides(real.sample_class(c, batch_real, generator), syn[c * ipc:(c + 1) * ipc],
                                        strategy, sides, generator)
-        y_real = torch.full((x_real.shape[0],), c, device=syn.device)
         y_syn = torch.full((ipc,), c, device=syn.device)
-        g_real = torch.autograd.grad(F.cross_entropy(net(x_real), y_real), params)
+        g_real = _real_gradient(net, params, x_real, c, real_chunk)
         g_syn = torch.autograd.grad(F.cross_entropy(net(x_syn), y_syn), params, create_graph=True)
         loss = loss + gradient_distance([g.detach() for g in g_real], list(g_syn), metric)
     return loss
@@ -143,6 +166,7 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                 batch_train: int = 256, init: str = "noise", dsa_strategy: str | None = None,
                 metric: str = "ours", loops: tuple[int, int] | None = None, seed: int = 0,
                 arch_overrides: dict | None = None, sides: str = "siamese", on_iteration=None,
+                real_chunk: int | None | str = "auto", micro_batch: int | None | str = "auto",
                 checkpoint_path: str | os.PathLike | None = None, checkpoint_every: int = 10,
                 progress: bool = True) -> SyntheticSet:
     """Learn a synthetic set by gradient matching: DC (``dsa_strategy=None``) or DSA.
@@ -168,6 +192,11 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
         on_iteration: called as ``on_iteration(k, images)`` with a detached view of S
             ``(N, C, H, W)``: first with the starting k (0, or where a checkpoint resumes), then
             after every outer iteration k; e.g. to keep snapshots (Figure 4.6).
+        real_chunk: speed only: each real gradient as the sum over chunks of this many images
+            (exact up to float rounding); ``"auto"``: 32 on CPU (cache-sized), None on CUDA.
+        micro_batch: speed only: the network updates on S run each batch in chunks of this many
+            images (``evaluation.train_epoch``); ``"auto"``: 16 on CPU for networks without
+            BatchNorm, else None.
         seed, checkpoint_path, checkpoint_every, progress: as in ``condense_dm``.
 
     Returns:
@@ -179,6 +208,11 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
     if sides not in SIDES:
         raise ValueError(f"Unknown sides {sides!r}; valid: {', '.join(SIDES)}")
     outer, inner = loops or loop_schedule(ipc)
+    on_cpu = torch.device(device).type == "cpu"
+    if real_chunk == "auto":
+        real_chunk = CPU_REAL_CHUNK if on_cpu else None
+    if micro_batch == "auto":
+        micro_batch = CPU_MICRO_BATCH if on_cpu else None
     method = ("dsa" if sides == "siamese" else "dc_aug") if dsa_strategy else "dc"
     config = {"algorithm": method, "dataset": info.name, "ipc": ipc, "iterations": iterations, "arch": arch,
               "lr_img": lr_img, "momentum": momentum, "lr_net": lr_net, "batch_real": batch_real,
@@ -201,17 +235,19 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
     for it in bar:
         seed_everything(int(torch.randint(2**31 - 1, (1,), generator=gen)))
         net = get_network(arch, info.channel, info.num_classes, info.im_size, **(arch_overrides or {})).to(device)
+        net_micro_batch = None if has_batchnorm(net) else micro_batch
         for t in range(outer):
             freeze_batchnorm_on_real(net, real, gen)
             loss = match_step(net, real, syn, ipc, batch_real=batch_real, strategy=dsa_strategy,
-                              metric=metric, generator=gen, sides=sides)
+                              metric=metric, generator=gen, sides=sides, real_chunk=real_chunk)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             if t == outer - 1:
                 break
             # Network update on the current S; DSA uses ordinary (per-image) augmentation here.
-            _train_on_synthetic(net, syn.detach(), labels, inner, lr_net, batch_train, dsa_strategy, gen)
+            _train_on_synthetic(net, syn.detach(), labels, inner, lr_net, batch_train, dsa_strategy, gen,
+                                net_micro_batch)
         loss_value = float(loss.detach())
         if not (torch.isfinite(loss) and torch.isfinite(syn).all()):
             raise FloatingPointError(f"{method.upper()} on {info.name} ipc={ipc}: loss or synthetic images "
@@ -229,12 +265,13 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                         metrics={"loss": loss_value, "seconds": time.perf_counter() - t0, "resumed_from": start})
 
 
-def _train_on_synthetic(net, images, labels, epochs, lr, batch_size, strategy, generator) -> None:
+def _train_on_synthetic(net, images, labels, epochs, lr, batch_size, strategy, generator, micro_batch=None) -> None:
     """varsigma_theta epochs of plain SGD (no momentum, no weight decay) on S, as the authors' inner loop."""
     net.train()
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     for _ in range(epochs):
-        train_epoch(net, optimizer, images, labels, batch_size=batch_size, strategy=strategy, generator=generator)
+        train_epoch(net, optimizer, images, labels, batch_size=batch_size, strategy=strategy, generator=generator,
+                    micro_batch=micro_batch)
 
 
 def gradient_magnitudes(net: nn.Module, real: RealData, syn: torch.Tensor, ipc: int, *, batch_real: int,

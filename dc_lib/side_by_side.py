@@ -26,15 +26,14 @@ BatchNorm: its batch statistics would see micro-batches instead of the batch).
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from tqdm import tqdm
 
-from .augment import augment
-from .models import get_network, has_batchnorm
+from .models import get_network
 from .seeding import derive_seed, make_generator, seed_everything
 from .stacked import STACKABLE, _check_set, supports_stacking
 
@@ -42,43 +41,22 @@ from .stacked import STACKABLE, _check_set, supports_stacking
 # network and pass, vs 0.216 at 8, 0.227 at 32, 0.299 unsplit); testing 32 (0.69 s per 1000 images, 1.10 s at 64).
 MICRO_BATCH = 16
 TEST_BATCH = 32
+# CUDA: networks in flight at once, each on its own stream (whole batches, test batches of 1024).
+CUDA_WORKERS = 8
+CUDA_TEST_BATCH = 1024
 
 
 def train_micro_batched(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
-                        generator: torch.Generator, micro_batch: int = MICRO_BATCH, lr: float = 0.01,
-                        batch_size: int = 256, momentum: float = 0.9, weight_decay: float = 5e-4,
-                        strategy: str | None = None) -> nn.Module:
+                        generator: torch.Generator, micro_batch: int = MICRO_BATCH, **train_kw) -> nn.Module:
     """``evaluation.train_network`` with each batch of ``images (N, C, H, W)`` run in micro-batches.
 
     The shuffling, augmentation draws, batches, schedule and optimiser steps are the
     plain loop's; only the forward/backward of a batch is split into chunks of
     ``micro_batch`` images whose gradients add up to the batch's.
     """
-    if has_batchnorm(net):
-        raise ValueError("micro-batches would change BatchNorm's batch statistics; use evaluation.train_network")
-    decay_after = epochs // 2 + 1
-    net.train()
-
-    def make_optimizer(rate: float) -> torch.optim.Optimizer:
-        return torch.optim.SGD(net.parameters(), lr=rate, momentum=momentum, weight_decay=weight_decay)
-
-    optimizer = make_optimizer(lr)
-    for ep in range(epochs + 1):
-        order = torch.randperm(images.shape[0], generator=generator).to(images.device)
-        for start in range(0, images.shape[0], batch_size):
-            idx = order[start:start + batch_size]
-            x = augment(images[idx], strategy, generator) if strategy else images[idx]
-            y = labels[idx]
-            optimizer.zero_grad(set_to_none=True)
-            for m in range(0, x.shape[0], micro_batch):
-                # sum / B over the chunks = the batch's mean loss, so the gradients add up to its gradient
-                loss = F.cross_entropy(net(x[m:m + micro_batch]), y[m:m + micro_batch], reduction="sum")
-                (loss / x.shape[0]).backward()
-            optimizer.step()
-        if ep == decay_after:
-            lr *= 0.1
-            optimizer = make_optimizer(lr)
-    return net
+    from .evaluation import train_network  # evaluation imports this module
+    return train_network(net, images, labels, epochs=epochs, generator=generator, micro_batch=micro_batch,
+                         **train_kw)
 
 
 @torch.no_grad()
@@ -99,7 +77,7 @@ def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, 
 
     Args:
         images, labels, real, arch, num_nets, epochs, strategy, seed, test_limit, arch_overrides:
-            as ``evaluate_set`` (``real`` must be on the CPU).
+            as ``evaluate_set``. On CUDA the networks run on their own streams, whole batches.
         progress: a tqdm bar of trained networks.
         workers: networks trained at once, one torch thread each; None -> torch's current
             thread count (the cores torch uses), at most ``num_nets``.
@@ -112,8 +90,7 @@ def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, 
     if not supports_stacking(arch, arch_overrides):
         raise ValueError(f"arch {arch!r} is not supported here (supported: {', '.join(STACKABLE)}, without "
                          "BatchNorm); use evaluation.evaluate_set, which falls back to the plain loop")
-    if torch.device(real.device).type != "cpu":
-        raise ValueError(f"side by side is a CPU path; the data are on {real.device} (use stacked=True there)")
+    cuda = torch.device(real.device).type == "cuda"
     if isinstance(num_nets, bool) or not isinstance(num_nets, int) or num_nets < 1:
         raise ValueError(f"num_nets must be a positive int, got {num_nets!r}")
     if isinstance(micro_batch, bool) or not isinstance(micro_batch, int) or micro_batch < 1:
@@ -128,25 +105,41 @@ def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, 
         nets.append(get_network(arch, real.info.channel, real.info.num_classes, real.info.im_size,
                                 **(arch_overrides or {})))
     gens = [make_generator(derive_seed(seed, "net", i)) for i in range(num_nets)]
-    train_side_by_side(nets, images.cpu(), labels.cpu(), epochs=epochs, generators=gens, strategy=strategy,
-                       workers=workers, micro_batch=micro_batch, progress=progress, **train_kw)
-    return accuracies_side_by_side(nets, x_test, y_test, workers=workers)
+    nets = [n.to(real.device) for n in nets]
+    train_side_by_side(nets, images.to(real.device), labels.to(real.device), epochs=epochs, generators=gens,
+                       strategy=strategy, workers=workers, micro_batch=None if cuda else micro_batch,
+                       progress=progress, **train_kw)
+    return accuracies_side_by_side(nets, x_test, y_test, workers=workers,
+                                   batch_size=CUDA_TEST_BATCH if cuda else TEST_BATCH)
 
 
-def _on_cores(fn, count: int, workers: int | None, desc: str | None = None) -> list:
-    """``[fn(0), ..., fn(count - 1)]``: ``workers`` calls at a time (None: torch's thread count), one torch thread each.
+def _on_cores(fn, count: int, workers: int | None, desc: str | None = None, device=None) -> list:
+    """``[fn(0), ..., fn(count - 1)]``: ``workers`` calls at a time, one torch thread each.
 
-    The calls left over when ``count`` is not a multiple of ``workers`` run afterwards on this
-    thread with all of torch's threads, so no core idles while one network finishes alone.
+    CPU (``device`` None or CPU): ``workers`` None means torch's thread count; the calls left
+    over when ``count`` is not a multiple of ``workers`` run afterwards on this thread with all
+    of torch's threads, so no core idles while one network finishes alone.
+    CUDA: each worker thread issues its calls on its own CUDA stream, so the small kernels of
+    several networks run on the GPU at once; ``workers`` None means ``CUDA_WORKERS``.
     ``desc``: show a tqdm bar of finished calls under that name.
     """
+    cuda = device is not None and torch.device(device).type == "cuda"
     threads = torch.get_num_threads()
-    workers = max(1, min(count, workers or threads))
-    side_by_side = count - count % workers if workers > 1 else 0
+    workers = max(1, min(count, workers or (CUDA_WORKERS if cuda else threads)))
+    side_by_side = count if cuda else (count - count % workers if workers > 1 else 0)
+    local = threading.local()
 
     def one(i: int):
         torch.set_num_threads(1)  # this core's network alone; the other cores run the others
-        return fn(i)
+        if not cuda:
+            return fn(i)
+        if not hasattr(local, "stream"):
+            local.stream = torch.cuda.Stream(device)
+            local.stream.wait_stream(torch.cuda.current_stream(device))  # inputs made on the caller's stream
+        with torch.cuda.stream(local.stream):
+            out = fn(i)
+        local.stream.synchronize()
+        return out
 
     with tqdm(total=count, desc=desc, disable=desc is None, leave=False) as bar:
         results = []
@@ -173,11 +166,11 @@ def train_side_by_side(nets: list[nn.Module], images: torch.Tensor, labels: torc
         raise ValueError(f"{len(generators)} generators for {len(nets)} networks; give one per network")
     _on_cores(lambda i: train_micro_batched(nets[i], images, labels, epochs=epochs, generator=generators[i],
                                             micro_batch=micro_batch, **train_kw), len(nets), workers,
-              desc="eval side by side" if progress else None)
+              desc="eval side by side" if progress else None, device=images.device)
     return nets
 
 
 def accuracies_side_by_side(nets: list[nn.Module], x: torch.Tensor, y: torch.Tensor, *, workers: int | None = None,
                             batch_size: int = TEST_BATCH) -> list[float]:
     """Top-1 accuracy (%) of every network (eval mode) on ``x (N, C, H, W)``, ``y (N,)``, ``workers`` at a time."""
-    return _on_cores(lambda i: _accuracy(nets[i], x, y, batch_size), len(nets), workers)
+    return _on_cores(lambda i: _accuracy(nets[i], x, y, batch_size), len(nets), workers, device=x.device)

@@ -50,12 +50,13 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm import tqdm
 
-from .augment import augment
+from .augment import CLASSIC, AugParams, apply_params, augment, sample_params
 from .models import get_network, has_batchnorm
 from .seeding import derive_seed, make_generator, seed_everything
 
 # Architectures whose stacked training is checked against the plain loop (tests/test_stacked.py).
 STACKABLE = ("convnet", "convnet_d4", "mlp", "lenet")
+STACKED_TEST_IMAGES = 4096
 
 
 def supports_stacking(arch: str, arch_overrides: dict | None = None) -> bool:
@@ -142,19 +143,34 @@ class StackedNetworks:
         return self.nets
 
 
-def _stacked_batch(images: torch.Tensor, labels: torch.Tensor, orders: list[torch.Tensor], start: int,
+def _stacked_batch(images: torch.Tensor, labels: torch.Tensor, orders: torch.Tensor, start: int,
                    batch_size: int, strategy: str | None, generators: list[torch.Generator]):
-    """Network ``i``'s batch of this step, augmented with its own generator: ``(n, B, C, H, W)``, ``(n, B)``.
+    """Every network's batch of this step, augmented with its own draws: ``(n, B, C, H, W)``, ``(n, B)``.
 
-    Augmenting per network (not all at once) keeps each generator's draws, and the
-    batch statistics of the ``classic`` strategy, as in ``train_epoch``.
+    ``orders (n, N)`` holds each network's shuffle. Network ``i``'s generator draws its op and
+    per-image uniforms exactly as ``train_epoch`` would; the images of all networks that drew the
+    same op are then transformed in one call (every DSA op acts on each image alone), so a step
+    launches one augmentation per op, not one per network. ``classic`` uses its batch's mean,
+    so it is applied network by network.
     """
-    xs, ys = [], []
-    for order, gen in zip(orders, generators):
-        idx = order[start:start + batch_size]
-        xs.append(augment(images[idx], strategy, gen) if strategy else images[idx])
-        ys.append(labels[idx])
-    return torch.stack(xs), torch.stack(ys)
+    idx = orders[:, start:start + batch_size]
+    x, y = images[idx], labels[idx]
+    if not strategy:
+        return x, y
+    if strategy == CLASSIC:
+        return torch.stack([augment(xi, strategy, g) for xi, g in zip(x, generators)]), y
+    draws = [sample_params(strategy, idx.shape[1], g) for g in generators]
+    ops = list(dict.fromkeys(d.op for d in draws))
+    if len(ops) == 1:
+        u = torch.cat([d.u for d in draws])
+        return apply_params(x.flatten(0, 1), AugParams(ops[0], u)).view_as(x), y
+    out = torch.empty_like(x)
+    for op in ops:
+        ids = [i for i, d in enumerate(draws) if d.op == op]
+        u = torch.cat([draws[i].u for i in ids])
+        sel = torch.tensor(ids, device=x.device)
+        out[sel] = apply_params(x[sel].flatten(0, 1), AugParams(op, u)).view(len(ids), *x.shape[1:])
+    return out, y
 
 
 def train_stacked(stack: StackedNetworks, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
@@ -181,7 +197,8 @@ def train_stacked(stack: StackedNetworks, images: torch.Tensor, labels: torch.Te
 
     optimizer = make_optimizer(lr)
     for ep in tqdm(range(epochs + 1), desc="train stacked", disable=not progress, leave=False):
-        orders = [torch.randperm(n_img, generator=g).to(images.device) for g in generators]
+        # One host-to-device copy for all shuffles (each drawn first thing in the pass, as train_epoch does).
+        orders = torch.stack([torch.randperm(n_img, generator=g) for g in generators]).to(images.device)
         for start in range(0, n_img, batch_size):
             x, y = _stacked_batch(images, labels, orders, start, batch_size, strategy, generators)
             logits = stack.forward(x)
@@ -209,7 +226,9 @@ def test_accuracies(stack: StackedNetworks, x: torch.Tensor, y: torch.Tensor,
     than the loop for 10 networks (``batch_size`` 64, one thread).
     """
     if batch_size is None:
-        batch_size = 64 if x.device.type == "cpu" else 1024  # as evaluation.test_accuracy
+        # CPU: as evaluation.test_accuracy. CUDA: about STACKED_TEST_IMAGES images per forward over all
+        # networks (1024 shared images x 20 networks peaked at 40 GB on an H100).
+        batch_size = 64 if x.device.type == "cpu" else max(1, STACKED_TEST_IMAGES // len(stack))
     stack.train(False)
     if x.device.type == "cpu":
         correct = []

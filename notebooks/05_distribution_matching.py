@@ -28,11 +28,11 @@
 
 # %% tags=["parameters"]
 PROFILE = "smoke"  # smoke (seconds) | cpu (~1.5 h on 2 cores, reduced) | paper (thesis protocol, GPU)
-DATASETS = None  # Table 5.1 datasets as a list, e.g. mnist and fashionmnist; None = the profile plan
-IPCS = None  # Table 5.1 images per class as a list, e.g. 1, 10 and 50; None = the profile plan
+DATASETS = None  # Table 5.1 datasets as a list, e.g. mnist and fashionmnist; None: the profile plan
+IPCS = None  # Table 5.1 images per class as a list, e.g. 1, 10 and 50; None: the profile plan
 SEED = 0  # one seed drives every set, network and augmentation: same seed, same numbers
 DEVICE = "auto"  # auto (CUDA if available) | cpu | cuda
-DATA_ROOT = None  # folder with the npz files or torchvision data; None = env DC_DATA_ROOT, else ./data
+DATA_ROOT = None  # folder with the npz files or torchvision data; None: env DC_DATA_ROOT, else ./data
 RESULTS_DIR = "../results"  # tables, figures and tidy CSVs go to RESULTS_DIR/chapter5/PROFILE
 
 # %%
