@@ -12,7 +12,7 @@ Usage: ./reproduce.sh CHAPTER [--profile smoke|cpu|paper] [--device auto|cpu|cud
 Chapters:
   chapter3   gradient matching (DC) and coreset baselines: Tables 3.1, 3.2, A.T2-A.T8,
              Figures 3.2, 3.3; notebook: notebooks/03_gradient_matching.ipynb
-  chapter4   differentiable Siamese augmentation (DSA): Tables 4.1, 4.3, 4.4, 4.5,
+  chapter4   differentiable Siamese augmentation (DSA): Tables 4.1-4.5 (4.2: CIFAR100),
              Figures 4.2, 4.5, 4.6; notebook: notebooks/04_siamese_augmentation.ipynb
              (reuses chapter 3's coreset and DC rows of the same profile when they exist)
   chapter5   distribution matching (DM): Tables 5.1, 5.2, Figures 5.2, 5.5

@@ -59,6 +59,7 @@ class GradientMatchingPlan:
             seven schemes x crop/flip/scale/rotate); None = not run.
         evolution: Figure 4.6's (dataset, ipc, K): DSA from noise and from real images with
             snapshots; None = not run.
+        cifar100_ipcs: Table 4.2's ipcs on CIFAR100 (thesis 1 and 10; () = not run).
     """
 
     datasets: tuple[str, ...]
@@ -75,6 +76,7 @@ class GradientMatchingPlan:
     per_op_ipc: int = 10
     schemes: tuple | None = None
     evolution: tuple | None = None
+    cifar100_ipcs: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ PROFILES: dict[str, Profile] = {
                                               "combination"),
                                       schemes=("cifar10", 10, ("ours", "A", "B", "C", "D", "E", "F"),
                                                ("crop", "flip", "scale", "rotate")),
-                                      evolution=("cifar10", 10, 1000))),
+                                      evolution=("cifar10", 10, 1000), cifar100_ipcs=(1, 10))),
 }
 
 

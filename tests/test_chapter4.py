@@ -1,0 +1,29 @@
+from dataclasses import replace
+
+import pytest
+
+from dc_lib import chapter4
+from dc_lib.config import get_profile
+from dc_lib.experiments import Runner
+
+
+@pytest.fixture
+def runner(tiny_root, tmp_path):
+    return Runner(get_profile("smoke"), tmp_path / "out", data_root=tiny_root, device="cpu")
+
+
+def test_table_4_2_lists_every_cifar100_cell_as_not_run_outside_the_paper_profile(runner):
+    summary, not_run = chapter4.table_4_2(runner)
+    reasons = {(c.ipc, c.method): why for c, why in not_run}
+    assert summary.empty
+    assert reasons[(1, "dsa")] == reasons[(10, "random")] == "not run in this profile (`./reproduce.sh chapter4 --profile paper`)"
+    assert reasons[(0, "whole")].startswith("not run in this profile")
+    assert reasons[(1, "ld")] == "not implemented (learned distillation baseline)"
+
+
+def test_table_4_2_says_when_the_cifar100_data_are_missing(runner):
+    runner.profile = replace(runner.profile, chapter4=replace(runner.profile.chapter4, cifar100_ipcs=(1,)))
+    _, not_run = chapter4.table_4_2(runner)
+    reasons = {(c.ipc, c.method): why for c, why in not_run}
+    assert reasons[(1, "dc")] == reasons[(0, "whole")] == "data not available"
+    assert reasons[(10, "dc")].startswith("not run in this profile")
