@@ -22,6 +22,11 @@ DSA draws (the whole batch is augmented at once, before it is split, so draws an
 ``classic`` strategy's batch mean are unchanged), the same schedule and optimiser.
 The architectures are those of :func:`dc_lib.stacked.supports_stacking` (no
 BatchNorm: its batch statistics would see micro-batches instead of the batch).
+
+On CUDA the same functions run each worker thread's networks on its own CUDA stream, with
+whole batches (no micro-batches): measured on an H100 (one run) at 2.0-2.2x the plain loop for 20
+networks, below the stacked path for the architectures that can be stacked, so
+``evaluate_set`` does not pick it there (README.md, "Performance").
 """
 
 from __future__ import annotations
