@@ -160,12 +160,8 @@ def _stacked_batch(images: torch.Tensor, labels: torch.Tensor, orders: torch.Ten
     if strategy == CLASSIC:
         return torch.stack([augment(xi, strategy, g) for xi, g in zip(x, generators)]), y
     draws = [sample_params(strategy, idx.shape[1], g) for g in generators]
-    ops = list(dict.fromkeys(d.op for d in draws))
-    if len(ops) == 1:
-        u = torch.cat([d.u for d in draws])
-        return apply_params(x.flatten(0, 1), AugParams(ops[0], u)).view_as(x), y
     out = torch.empty_like(x)
-    for op in ops:
+    for op in dict.fromkeys(d.op for d in draws):
         ids = [i for i, d in enumerate(draws) if d.op == op]
         u = torch.cat([draws[i].u for i in ids])
         sel = torch.tensor(ids, device=x.device)

@@ -47,6 +47,25 @@ def tiny_real(tiny_arrays):
 
 
 @pytest.fixture
+def built_networks(monkeypatch):
+    """``record(module)``: from then on, the keyword arguments of every ``get_network`` call made
+    through ``module`` are appended to the returned list (the networks are still built)."""
+    from dc_lib.models import get_network
+
+    def record(module):
+        built = []
+
+        def recording_get_network(*args, **kwargs):
+            built.append(kwargs)
+            return get_network(*args, **kwargs)
+
+        monkeypatch.setattr(module, "get_network", recording_get_network)
+        return built
+
+    return record
+
+
+@pytest.fixture
 def tiny_root(tmp_path, tiny_arrays):
     """A data root holding a tiny mnist.npz."""
     np.savez_compressed(tmp_path / "mnist.npz", **tiny_arrays)

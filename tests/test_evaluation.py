@@ -43,17 +43,10 @@ def test_learning_rate_is_decayed_once_after_half_the_epochs(tiny_real, monkeypa
     assert seen == [0.01, 0.01 * 0.1]
 
 
-def test_evaluation_networks_take_the_ablation_overrides(tiny_real, monkeypatch):
+def test_evaluation_networks_take_the_ablation_overrides(tiny_real, built_networks):
     import dc_lib.evaluation as evaluation
-    from dc_lib.models import get_network
 
-    built = []
-
-    def recording_get_network(*args, **kwargs):
-        built.append(kwargs)
-        return get_network(*args, **kwargs)
-
-    monkeypatch.setattr(evaluation, "get_network", recording_get_network)
+    built = built_networks(evaluation)
     evaluation.evaluate_set(tiny_real.x_train[:10], tiny_real.y_train[:10], tiny_real, num_nets=1, epochs=1,
                             strategy=None, seed=0, progress=False, arch_overrides={"width": 16})
     assert built == [{"width": 16}]

@@ -85,16 +85,10 @@ def test_batchnorm_statistics_stay_frozen_during_matching(tiny_real):
     assert all(torch.equal(m.running_mean, b) for m, b in zip(bn, before))
 
 
-def test_the_condensing_network_takes_the_ablation_overrides(tiny_real, monkeypatch):
+def test_the_condensing_network_takes_the_ablation_overrides(tiny_real, built_networks):
     import dc_lib.gradient_matching as gm
 
-    built = []
-
-    def recording_get_network(*args, **kwargs):
-        built.append(kwargs)
-        return get_network(*args, **kwargs)
-
-    monkeypatch.setattr(gm, "get_network", recording_get_network)
+    built = built_networks(gm)
     syn = condense_gm(tiny_real, 1, iterations=1, batch_real=4, arch_overrides={"act": "sigmoid"}, progress=False)
     assert built == [{"act": "sigmoid"}] and syn.config["arch_overrides"] == {"act": "sigmoid"}
 
