@@ -5,17 +5,21 @@
 Figures (MNIST, default ConvNet, the thesis's hyperparameters unless --quick):
   dm_iteration   one DM iteration, ipc 10, 256 real images per class, DSA (real side unchunked: the reference)
   dm_iteration_chunked  the same with the real side embedded in chunks of --dm-chunk images (+ speedup)
+  dm_iteration_compiled the chunked iteration with the network run through torch.compile
+                 (dc_lib.compiled; its one-off compilation is timed apart as warmup_s) (+ speedup)
   dc_outer       one DC outer iteration at --gm-ipcs (1: 10 per-class matches, second-order backward;
                  10: 10 such rounds with 50 network epochs between them, scaled from 1 and 2 rounds),
-                 the plain path ("path": "reference") and the fast one ("fast": real side in chunks,
-                 network updates in micro-batches on CPU), then a dc_outer_speedup line
+                 the plain path ("path": "reference"), the fast one ("fast": real side in chunks,
+                 network updates in micro-batches on CPU) and the fast one through torch.compile
+                 ("fast_compiled"), then a dc_outer_speedup line per fast path
   dsa_outer      the same with Siamese augmentation
   eval_network   training one ConvNet on a 10-ipc set with DSA (per epoch; x300 for the protocol)
   eval_nets      evaluating one set the protocol's way: --nets fresh ConvNets (default 3 and 20) trained
                  on a 1- and a 10-ipc random set with DSA for 300 epochs, then tested on the 10000 test
                  images; once one network after another ("path": "reference", evaluate_set's loop),
                  once stacked ("path": "stacked", dc_lib.stacked) and, on CPU, once side by side
-                 ("path": "side_by_side", dc_lib.side_by_side), then an eval_nets_speedup line per fast
+                 ("path": "side_by_side", dc_lib.side_by_side) and side by side through torch.compile
+                 ("side_by_side_compiled"), then an eval_nets_speedup line per fast
                  path (reference seconds / its seconds). Only --eval-passes training passes and
                  --eval-test test images are timed, and scaled to 301 passes and 10000 images (the
                  line says so); peak memory is that path's own (CUDA: max allocated; CPU: peak RSS).
@@ -36,6 +40,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from dc_lib.augment import default_strategy
 from dc_lib.baselines import select_random
+from dc_lib.compiled import compile_works
 from dc_lib.data import load_dataset
 from dc_lib.distribution_matching import condense_dm
 from dc_lib.evaluation import test_accuracy, train_network
@@ -146,6 +151,13 @@ def main() -> None:
                                           progress=False), args.repeat, device)
     emit("dm_iteration_chunked", s_chunked, forward_images=10 * (batch_real + ipc), ipc=ipc, batch_real=batch_real,
          real_chunk=chunk, speedup=round(s / s_chunked, 2))
+    warmup = timed(lambda: condense_dm(real, ipc, iterations=1, batch_real=batch_real, real_chunk=chunk,
+                                       progress=False, compile=True), 1, device)
+    s_compiled = timed(lambda: condense_dm(real, ipc, iterations=1, batch_real=batch_real, real_chunk=chunk,
+                                           progress=False, compile=True), args.repeat, device)
+    emit("dm_iteration_compiled", s_compiled, forward_images=10 * (batch_real + ipc), ipc=ipc,
+         batch_real=batch_real, real_chunk=chunk, compiled=compile_works(device.type), warmup_s=round(warmup, 1),
+         speedup=round(s / s_compiled, 2))
 
     for ipc_gm in (int(i) for i in args.gm_ipcs.split(",")):
         for name, dsa in (("dc_outer", None), ("dsa_outer", strategy)):
@@ -180,13 +192,15 @@ def bench_gm_outer(args, real, ipc: int, name: str, dsa: str | None, batch_real:
     if args.quick:
         inner = min(inner, 2)
     times = {}
-    paths = [("reference", dict(real_chunk=None, micro_batch=None)), ("fast", {})]
-    if device.type == "cuda":
-        paths = paths[:1]  # condense_gm's automatic choice on CUDA is the plain path: nothing to compare
+    paths = [("reference", dict(real_chunk=None, micro_batch=None)), ("fast", {}), ("fast_compiled", dict(compile=True))]
+    if device.type == "cuda":  # condense_gm's automatic choice on CUDA is the plain path: "fast" would time it twice
+        paths = [paths[0], ("reference_compiled", dict(real_chunk=None, micro_batch=None, compile=True))]
     for path, kw in paths:
         def run(loops):
             return condense_gm(real, ipc, iterations=1, batch_real=batch_real, init="real", dsa_strategy=dsa,
                                loops=loops, progress=False, **kw)
+        if kw.get("compile"):
+            run((2, inner))  # compile every graph first (5-10 s each): what is timed is the steady state
         if outer == 1:
             seconds, scaled = timed(lambda: run((1, inner)), repeat, device), None
         else:
@@ -198,10 +212,9 @@ def bench_gm_outer(args, real, ipc: int, name: str, dsa: str | None, batch_real:
         times[path] = seconds
         extra = {"scaled_from": scaled} if scaled else {}
         emit(name, seconds, path=path, ipc=ipc, batch_real=batch_real, **extra)
-    if "fast" not in times:
-        return
-    emit(name + "_speedup", times["fast"], ipc=ipc, reference_s=round(times["reference"], 2),
-         fast_s=round(times["fast"], 2), speedup=round(times["reference"] / times["fast"], 2))
+    for path in list(times)[1:]:
+        emit(name + "_speedup", times[path], path=path, ipc=ipc, reference_s=round(times["reference"], 2),
+             fast_s=round(times[path], 2), speedup=round(times["reference"] / times[path], 2))
 
 
 def bench_eval_nets(args, real, strategy: str, device, emit) -> None:
@@ -234,17 +247,22 @@ def bench_eval_nets(args, real, strategy: str, device, emit) -> None:
                 return train_stacked(stack, syn.images, syn.labels, epochs=passes - 1, strategy=strategy,
                                      generators=[make_generator(s) for s in seeds])
 
-            def side_by_side():
+            def side_by_side(compile=False):
                 return train_side_by_side(build(), syn.images, syn.labels, epochs=passes - 1, strategy=strategy,
                                           generators=[make_generator(s) for s in seeds],
-                                          micro_batch=16 if device.type == "cpu" else None)
+                                          micro_batch=16 if device.type == "cpu" else None, compile=compile)
 
             paths = [("reference", reference, lambda nets: [test_accuracy(n, x_test, y_test) for n in nets]),
                      ("stacked", stacked, lambda stack: test_accuracies(stack, x_test, y_test))]
             paths.append(("side_by_side", side_by_side, lambda nets: accuracies_side_by_side(
                 nets, x_test, y_test, batch_size=32 if device.type == "cpu" else 1024)))
+            if device.type == "cpu":
+                paths.append(("side_by_side_compiled", lambda: side_by_side(compile=True),
+                              lambda nets: accuracies_side_by_side(nets, x_test, y_test, batch_size=32, compile=True)))
             seconds = {}
             for path, train, test in paths:
+                if path.endswith("_compiled"):  # compile every graph first: what is timed is the steady state
+                    test(train())
                 start_mib = reset_peak_memory(device)
                 result = {}
                 t_train = timed(lambda: result.__setitem__("m", train()), args.eval_repeat, device)

@@ -174,7 +174,7 @@ def figure_4_6(runner: Runner, snapshots: int = 6) -> tuple[dict[str, torch.Tens
         syn = condense_gm(real, ipc, iterations=iterations, init=init, seed=seed,
                           dsa_strategy=runner.dsa_strategy(_cell("4.1", dataset, ipc, "dsa"), real),
                           batch_real=runner.profile.gm_batch_real, progress=runner.profile.progress,
-                          on_iteration=keep_frame)
+                          on_iteration=keep_frame, compile=runner.profile.compile)
         del syn
         out[init] = torch.stack([frames[k] for k in keep])
         atomic_write(path, lambda tmp, v=out[init]: torch.save({"images": v, "iterations": keep}, tmp))

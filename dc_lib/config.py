@@ -60,6 +60,9 @@ class GradientMatchingPlan:
         evolution: Figure 4.6's (dataset, ipc, K): DSA from noise and from real images with
             snapshots; None = not run.
         cifar100_ipcs: Table 4.2's ipcs on CIFAR100 (thesis 1 and 10; () = not run).
+        dsa_iterations_multi: K for this chapter's DSA sets above 1 ipc (None = the profile's
+            ``gm_iterations_multi``); lets a chapter spend spare time on DSA without rerunning
+            the DC and coreset rows it copies from chapter 3.
     """
 
     datasets: tuple[str, ...]
@@ -77,6 +80,7 @@ class GradientMatchingPlan:
     schemes: tuple | None = None
     evolution: tuple | None = None
     cifar100_ipcs: tuple[int, ...] = ()
+    dsa_iterations_multi: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,9 @@ class Profile:
         gm_batch_real: real images per class per gradient match (thesis: 256).
         feature_epochs: epochs of the whole-set network behind herding, k-center, forgetting.
         coreset_pool: candidates per class for the coreset selectors (None = the whole class).
+        compile: run condensation and evaluation networks through ``torch.compile`` (speed only,
+            equal up to float rounding; :mod:`dc_lib.compiled`). Off in smoke, whose notebook
+            outputs nbval compares bit for bit, and in paper (not measured on CUDA).
     """
 
     name: str
@@ -122,6 +129,7 @@ class Profile:
     gm_batch_real: int = 256
     feature_epochs: int = 10
     coreset_pool: int | None = None
+    compile: bool = False
     chapter3: GradientMatchingPlan = field(repr=False, default=None)
     chapter4: GradientMatchingPlan = field(repr=False, default=None)
 
@@ -169,16 +177,18 @@ PROFILES: dict[str, Profile] = {
         # Chapters 3/4: one DC outer iteration costs (MNIST, batch_real 64, real init) 4.1 s at 1 ipc and
         # 159 s at 10 ipc (9 x 50 network steps on the set dominate); DSA 2.6 s and 169 s. K = 200 / 6
         # then cost ~14 / 16 min per set. 200 evaluation epochs and a 2000-image pool per class for the
-        # coreset network keep each chapter near 2 hours on 2 cores.
+        # coreset network keep each chapter near 2 hours on 2 cores. Chapter 4 copies DC and the coresets
+        # from chapter 3 and spends the time saved on K = 12 for DSA at 10 ipc (K = 6 left DSA below
+        # herding on MNIST: 95.0 vs 96.0 %).
         eval_epochs_plain=300, gm_iterations=200, gm_iterations_multi=6, gm_batch_real=64,
-        feature_epochs=2, coreset_pool=2000,
+        feature_epochs=2, coreset_pool=2000, compile=True,
         chapter3=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), curve_ipcs=(), dc_init="real",
                                       eval_epochs=200, cross_arch=(("convnet",), ARCHS),
                                       ablations=("A.T2", "A.T3", "A.T4", "A.T5", "A.T6", "A.T7"),
                                       ablate_condensing=False, ors_draws=20, ors_ipcs=(1,)),
         chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), eval_epochs=200,
                                       cross_arch=(("convnet",), ARCHS), per_op=("combination",),
-                                      evolution=("fashionmnist", 1, 50))),
+                                      evolution=("fashionmnist", 1, 50), dsa_iterations_multi=12)),
     "paper": Profile(
         name="paper",
         description="the thesis protocol (GPU): K=20000, 5 sets x 20 networks, 1000 epochs",
@@ -219,8 +229,11 @@ def get_profile(name: str, **overrides) -> Profile:
     return replace(profile, **overrides) if overrides else profile
 
 
-def gm_iterations(profile: Profile, ipc: int) -> int:
-    """K for DC/DSA at ``ipc`` images per class."""
+def gm_iterations(profile: Profile, ipc: int, method: str = "dc", chapter: int | None = None) -> int:
+    """K for DC/DSA at ``ipc`` images per class (``method``'s sets made by ``chapter``'s runs)."""
+    plan = {3: profile.chapter3, 4: profile.chapter4}.get(chapter)
+    if ipc > 1 and method == "dsa" and plan is not None and plan.dsa_iterations_multi is not None:
+        return plan.dsa_iterations_multi
     if ipc > 1 and profile.gm_iterations_multi is not None:
         return profile.gm_iterations_multi
     return profile.gm_iterations

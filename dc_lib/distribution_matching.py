@@ -34,6 +34,7 @@ from tqdm import tqdm  # plain text bars: no ipywidgets needed, same look in pap
 from .augment import apply_params, default_strategy, sample_params
 from .data import RealData, check_ipc
 from .checkpoint import resume_checkpoint, save_checkpoint
+from .compiled import maybe_compile
 from .models import get_network, has_batchnorm
 from .seeding import make_generator, seed_everything
 from .synset import SyntheticSet
@@ -79,7 +80,7 @@ def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                 init: str = "real", strategy: str | None = "auto", embedding: str = "network",
                 seed: int = 0, checkpoint_path: str | os.PathLike | None = None,
                 checkpoint_every: int = 100, progress: bool = True,
-                real_chunk: int | None | str = "auto") -> SyntheticSet:
+                real_chunk: int | None | str = "auto", compile: bool = False) -> SyntheticSet:
     """Learn a synthetic set by distribution matching (Algorithm 3).
 
     Args:
@@ -103,6 +104,8 @@ def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
             cache-sized chunks made a DM iteration 1.8x faster, README "Performance"),
             None elsewhere. Without BatchNorm the class means are the same up to float
             rounding; with BatchNorm it is ignored (one forward over all classes).
+        compile: speed only: run the embedding network through ``torch.compile``
+            (:mod:`dc_lib.compiled`; equal up to float rounding).
 
     Returns:
         The SyntheticSet, images ``(num_classes * ipc, C, H, W)`` in normalised space.
@@ -137,6 +140,8 @@ def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                initial=start, total=iterations)
     for it in bar:
         embed, batch_norm = _draw_embedding(arch, info, embedding, gen, device)
+        if embedding == "network":
+            embed = maybe_compile(embed, compile, device)
         real_batches, syn_batches = [], []
         for c in range(info.num_classes):
             omega = sample_params(strategy, 1, gen)  # one omega_c shared by real_c and S_c

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from tqdm import tqdm  # plain text bars: no ipywidgets needed, same look in papermill logs
 
 from .augment import augment
+from .compiled import maybe_compile
 from .data import RealData
 from .models import get_network, has_batchnorm
 from .seeding import derive_seed, make_generator, seed_everything
@@ -64,13 +65,15 @@ def train_network(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
                   lr: float = 0.01, batch_size: int = 256, momentum: float = 0.9,
                   weight_decay: float = 5e-4, strategy: str | None = None,
                   generator: torch.Generator, progress: bool = False,
-                  micro_batch: int | None = None) -> nn.Module:
+                  micro_batch: int | None = None, compile: bool = False) -> nn.Module:
     """Train ``net`` in place on ``images (N, C, H, W)`` / ``labels (N,)`` with the authors' schedule.
 
     ``strategy`` (a DSA string) augments each batch with per-image parameters.
     Shuffling and augmentation draws come from ``generator``. ``micro_batch``: see ``train_epoch``.
+    ``compile`` (speed only): run the forward/backward through ``torch.compile`` (:mod:`dc_lib.compiled`).
     """
     check_micro_batch(net, micro_batch)
+    model = maybe_compile(net, compile, images.device)
     decay_after = epochs // 2 + 1
     net.train()
 
@@ -79,7 +82,7 @@ def train_network(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
 
     optimizer = make_optimizer(lr)
     for ep in tqdm(range(epochs + 1), desc="train", disable=not progress, leave=False):
-        train_epoch(net, optimizer, images, labels, batch_size=batch_size, strategy=strategy, generator=generator,
+        train_epoch(model, optimizer, images, labels, batch_size=batch_size, strategy=strategy, generator=generator,
                     micro_batch=micro_batch)
         if ep == decay_after:
             lr *= 0.1
@@ -88,12 +91,17 @@ def train_network(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
 
 
 @torch.no_grad()
-def test_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int | None = None) -> float:
-    """Top-1 accuracy in percent of ``net`` (eval mode) on ``x (N, C, H, W)``, ``y (N,)``."""
+def test_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int | None = None,
+                  compile: bool = False) -> float:
+    """Top-1 accuracy in percent of ``net`` (eval mode) on ``x (N, C, H, W)``, ``y (N,)``.
+
+    ``compile``: as in ``train_network``.
+    """
     if batch_size is None:
         # On CPU small chunks keep the activations in cache (64 measured fastest on 2 cores).
         batch_size = 64 if x.device.type == "cpu" else 1024
     net.eval()
+    net = maybe_compile(net, compile, x.device)
     correct = torch.zeros((), dtype=torch.long, device=x.device)
     for start in range(0, x.shape[0], batch_size):
         logits = net(x[start:start + batch_size])
@@ -104,7 +112,7 @@ def test_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: 
 def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, arch: str = "convnet",
                  num_nets: int, epochs: int, strategy: str | None, seed: int,
                  test_limit: int | None = None, progress: bool = True, arch_overrides: dict | None = None,
-                 stacked: bool | None = None, **train_kw) -> list[float]:
+                 stacked: bool | None = None, compile: bool = False, **train_kw) -> list[float]:
     """Train ``num_nets`` fresh networks of ``arch`` on one small set; return their test accuracies (%).
 
     Network ``i`` is seeded with ``derive_seed(seed, "net", i)`` (initialisation,
@@ -118,6 +126,8 @@ def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, 
     networks side by side on the cores (:mod:`dc_lib.side_by_side`). Every path gives
     the loop's accuracies up to float rounding; networks that cannot be stacked
     (BatchNorm, architectures not checked) always take the loop.
+    ``compile``: the loop and side by side run each network through ``torch.compile``
+    (:mod:`dc_lib.compiled`); the stacked path ignores it.
     """
     if stacked is None:
         path = choose_path(arch, real.device, num_nets, images.shape[0],
@@ -126,10 +136,12 @@ def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, 
         path = "stacked" if stacked and supports_stacking(arch, arch_overrides) else "loop"
     else:
         raise ValueError(f"stacked must be True, False or None (automatic), got {stacked!r}")
-    fast = {"stacked": evaluate_set_stacked, "side_by_side": evaluate_set_side_by_side}.get(path)
-    if fast is not None:
-        return fast(images, labels, real, arch=arch, num_nets=num_nets, epochs=epochs, strategy=strategy,
-                    seed=seed, test_limit=test_limit, progress=progress, arch_overrides=arch_overrides, **train_kw)
+    common = dict(arch=arch, num_nets=num_nets, epochs=epochs, strategy=strategy, seed=seed, test_limit=test_limit,
+                  progress=progress, arch_overrides=arch_overrides, **train_kw)
+    if path == "stacked":
+        return evaluate_set_stacked(images, labels, real, **common)
+    if path == "side_by_side":
+        return evaluate_set_side_by_side(images, labels, real, compile=compile, **common)
     info = real.info
     x_test, y_test = real.x_test, real.y_test
     if test_limit is not None:
@@ -142,14 +154,14 @@ def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, 
         net = get_network(arch, info.channel, info.num_classes, info.im_size,
                           **(arch_overrides or {})).to(real.device)
         train_network(net, images, labels, epochs=epochs, strategy=strategy,
-                      generator=make_generator(net_seed), **train_kw)
-        accs.append(test_accuracy(net, x_test, y_test))
+                      generator=make_generator(net_seed), compile=compile, **train_kw)
+        accs.append(test_accuracy(net, x_test, y_test, compile=compile))
     return accs
 
 
 def evaluate_whole_dataset(real: RealData, *, arch: str = "convnet", num_nets: int, epochs: int,
                            seed: int, strategy: str | None = None, test_limit: int | None = None,
-                           progress: bool = True) -> list[float]:
+                           progress: bool = True, compile: bool = False) -> list[float]:
     """The upper bound: networks trained on the whole training set (same recipe), test accuracies (%)."""
     return evaluate_set(real.x_train, real.y_train, real, arch=arch, num_nets=num_nets, epochs=epochs,
-                        strategy=strategy, seed=seed, test_limit=test_limit, progress=progress)
+                        strategy=strategy, seed=seed, test_limit=test_limit, progress=progress, compile=compile)

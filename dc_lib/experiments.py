@@ -88,8 +88,8 @@ class Runner:
         path = self.synset_path(cell, set_idx)
         seed = self.set_seed(cell, set_idx)
         iterations = {"dm": dm_iterations(self.profile, cell.dataset), "mmd": dm_iterations(self.profile, cell.dataset),
-                      "dc": gm_iterations(self.profile, cell.ipc), "dsa": gm_iterations(self.profile, cell.ipc),
-                      "dc_aug": gm_iterations(self.profile, cell.ipc)}.get(cell.method, 0)
+                      "dc": self.gm_iterations(cell), "dsa": self.gm_iterations(cell),
+                      "dc_aug": self.gm_iterations(cell)}.get(cell.method, 0)
         # A set made with the same seed and budget, here or by a chapter this one reuses, is the same set.
         for candidate in (path, *(Path(store.path.parent) / "synsets" / path.name for store in self.reuse)):
             if candidate.is_file():
@@ -102,7 +102,7 @@ class Runner:
         real = self.data(cell.dataset)
         common = dict(iterations=iterations, batch_real=self.profile.batch_real, seed=seed,
                       checkpoint_path=path.with_suffix(".ckpt"), checkpoint_every=self.profile.checkpoint_every,
-                      progress=self.profile.progress)
+                      progress=self.profile.progress, compile=self.profile.compile)
         if cell.method == "dm":
             syn = condense_dm(real, cell.ipc, arch=cell.condense_arch, **common)
         elif cell.method == "mmd":
@@ -164,6 +164,10 @@ class Runner:
             epochs = plan.eval_epochs
         return strategy, epochs
 
+    def gm_iterations(self, cell: Cell) -> int:
+        """K of a DC/DSA cell (the chapter's plan may give its DSA sets more, ``config.gm_iterations``)."""
+        return gm_iterations(self.profile, cell.ipc, cell.method, cell.chapter)
+
     @staticmethod
     def dsa_strategy(cell: Cell, real: RealData) -> str | None:
         """The DSA strategy of a cell: the thesis default, or the ``aug`` of its setting (Table 4.5)."""
@@ -179,7 +183,7 @@ class Runner:
             return p.budget()
         extra = f";eval_aug={strategy or 'none'};eval_epochs={epochs}"
         if cell.method in ("dc", "dsa", "dc_aug"):
-            extra += f";K_gm={gm_iterations(p, cell.ipc)};batch_real_gm={p.gm_batch_real}"
+            extra += f";K_gm={self.gm_iterations(cell)};batch_real_gm={p.gm_batch_real}"
         if cell.method in CORESETS:
             extra += f";feature_epochs={p.feature_epochs};pool={p.coreset_pool or 'all'}"
         return p.budget() + extra
@@ -205,14 +209,15 @@ class Runner:
             if cell.method == "whole":
                 accs = evaluate_whole_dataset(real, arch=cell.eval_arch, num_nets=p.num_nets,
                                               epochs=p.whole_epochs, seed=eval_seed, test_limit=p.test_limit,
-                                              progress=p.progress)
+                                              progress=p.progress, compile=p.compile)
                 budget = f"{p.budget()};whole_epochs={p.whole_epochs}"
             else:
                 syn = self.synset(cell, set_idx)
                 strategy, epochs = self.eval_protocol(cell, real)
                 accs = evaluate_set(syn.images, syn.labels, real, arch=cell.eval_arch, num_nets=p.num_nets,
                                     epochs=epochs, strategy=strategy, seed=eval_seed, test_limit=p.test_limit,
-                                    progress=p.progress, arch_overrides=parse_setting(cell.setting).eval_net)
+                                    progress=p.progress, arch_overrides=parse_setting(cell.setting).eval_net,
+                                    compile=p.compile)
                 budget = self.budget(cell, strategy, epochs)
             self.store.append(make_rows(cell, set_idx, seed, accs, profile=p.name, budget=budget,
                                         data_source=real.source, note=real.note))

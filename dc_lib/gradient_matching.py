@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .augment import apply_params, augment, sample_params
+from .compiled import maybe_compile
 from .data import RealData
 from .distribution_matching import CPU_REAL_CHUNK, init_synthetic
 from .evaluation import train_epoch
@@ -144,10 +145,12 @@ def _real_gradient(net: nn.Module, params: list[torch.Tensor], x: torch.Tensor, 
 
 def match_step(net: nn.Module, real: RealData, syn: torch.Tensor, ipc: int, *, batch_real: int,
                strategy: str | None, metric: str, generator: torch.Generator,
-               sides: str = "siamese", real_chunk: int | None = None) -> torch.Tensor:
+               sides: str = "siamese", real_chunk: int | None = None, real_forward=None) -> torch.Tensor:
     """Sum over classes of D(grad on real_c, grad on S_c); differentiable w.r.t. ``syn``.
 
     ``real_chunk``: compute each real gradient in chunks of this many images (``_real_gradient``).
+    ``real_forward``: what runs ``net`` on the real side (e.g. its compiled form); the synthetic
+    side needs second-order gradients and always calls ``net`` itself.
     """
     params = [p for p in net.parameters() if p.requires_grad]
     loss = torch.zeros((), device=syn.device)
@@ -155,7 +158,7 @@ def match_step(net: nn.Module, real: RealData, syn: torch.Tensor, ipc: int, *, b
         x_real, x_syn = _augment_sides(real.sample_class(c, batch_real, generator), syn[c * ipc:(c + 1) * ipc],
                                        strategy, sides, generator)
         y_syn = torch.full((ipc,), c, device=syn.device)
-        g_real = _real_gradient(net, params, x_real, c, real_chunk)
+        g_real = _real_gradient(real_forward or net, params, x_real, c, real_chunk)
         g_syn = torch.autograd.grad(F.cross_entropy(net(x_syn), y_syn), params, create_graph=True)
         loss = loss + gradient_distance([g.detach() for g in g_real], list(g_syn), metric)
     return loss
@@ -167,7 +170,7 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                 metric: str = "ours", loops: tuple[int, int] | None = None, seed: int = 0,
                 arch_overrides: dict | None = None, sides: str = "siamese", on_iteration=None,
                 real_chunk: int | None | str = "auto", micro_batch: int | None | str = "auto",
-                checkpoint_path: str | os.PathLike | None = None, checkpoint_every: int = 10,
+                compile: bool = False, checkpoint_path: str | os.PathLike | None = None, checkpoint_every: int = 10,
                 progress: bool = True) -> SyntheticSet:
     """Learn a synthetic set by gradient matching: DC (``dsa_strategy=None``) or DSA.
 
@@ -197,6 +200,8 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
         micro_batch: speed only: the network updates on S run each batch in chunks of this many
             images (``evaluation.train_epoch``); ``"auto"``: 16 on CPU for networks without
             BatchNorm, else None.
+        compile: speed only: the real side's gradients and the network updates on S run through
+            ``torch.compile`` (:mod:`dc_lib.compiled`); the second-order synthetic side cannot.
         seed, checkpoint_path, checkpoint_every, progress: as in ``condense_dm``.
 
     Returns:
@@ -236,10 +241,11 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
         seed_everything(int(torch.randint(2**31 - 1, (1,), generator=gen)))
         net = get_network(arch, info.channel, info.num_classes, info.im_size, **(arch_overrides or {})).to(device)
         net_micro_batch = None if has_batchnorm(net) else micro_batch
+        model = maybe_compile(net, compile, device)
         for t in range(outer):
             freeze_batchnorm_on_real(net, real, gen)
             loss = match_step(net, real, syn, ipc, batch_real=batch_real, strategy=dsa_strategy,
-                              metric=metric, generator=gen, sides=sides, real_chunk=real_chunk)
+                              metric=metric, generator=gen, sides=sides, real_chunk=real_chunk, real_forward=model)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -247,7 +253,7 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                 break
             # Network update on the current S; DSA uses ordinary (per-image) augmentation here.
             _train_on_synthetic(net, syn.detach(), labels, inner, lr_net, batch_train, dsa_strategy, gen,
-                                net_micro_batch)
+                                net_micro_batch, model)
         loss_value = float(loss.detach())
         if not (torch.isfinite(loss) and torch.isfinite(syn).all()):
             raise FloatingPointError(f"{method.upper()} on {info.name} ipc={ipc}: loss or synthetic images "
@@ -265,12 +271,16 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                         metrics={"loss": loss_value, "seconds": time.perf_counter() - t0, "resumed_from": start})
 
 
-def _train_on_synthetic(net, images, labels, epochs, lr, batch_size, strategy, generator, micro_batch=None) -> None:
-    """varsigma_theta epochs of plain SGD (no momentum, no weight decay) on S, as the authors' inner loop."""
+def _train_on_synthetic(net, images, labels, epochs, lr, batch_size, strategy, generator, micro_batch=None,
+                        model=None) -> None:
+    """varsigma_theta epochs of plain SGD (no momentum, no weight decay) on S, as the authors' inner loop.
+
+    ``model``: what runs ``net`` (e.g. its compiled form); None -> ``net``.
+    """
     net.train()
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     for _ in range(epochs):
-        train_epoch(net, optimizer, images, labels, batch_size=batch_size, strategy=strategy, generator=generator,
+        train_epoch(model or net, optimizer, images, labels, batch_size=batch_size, strategy=strategy, generator=generator,
                     micro_batch=micro_batch)
 
 

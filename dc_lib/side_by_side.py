@@ -38,6 +38,7 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
+from .compiled import maybe_compile
 from .models import get_network
 from .seeding import derive_seed, make_generator, seed_everything
 from .stacked import STACKABLE, _check_set, supports_stacking
@@ -65,8 +66,9 @@ def train_micro_batched(net: nn.Module, images: torch.Tensor, labels: torch.Tens
 
 
 @torch.no_grad()
-def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
+def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, compile: bool = False) -> float:
     net.eval()
+    net = maybe_compile(net, compile, x.device)
     correct = 0
     for start in range(0, x.shape[0], batch_size):
         correct += int((net(x[start:start + batch_size]).argmax(1) == y[start:start + batch_size]).sum())
@@ -77,7 +79,7 @@ def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, 
                               num_nets: int, epochs: int, strategy: str | None, seed: int,
                               test_limit: int | None = None, progress: bool = True,
                               arch_overrides: dict | None = None, workers: int | None = None,
-                              micro_batch: int = MICRO_BATCH, **train_kw) -> list[float]:
+                              micro_batch: int = MICRO_BATCH, compile: bool = False, **train_kw) -> list[float]:
     """``evaluate_set`` on CPU with networks trained side by side: the same accuracies (%) up to rounding.
 
     Args:
@@ -87,6 +89,7 @@ def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, 
         workers: networks trained at once, one torch thread each; None -> torch's current
             thread count (the cores torch uses), at most ``num_nets``.
         micro_batch: images per forward/backward in training (the test reads ``TEST_BATCH`` at a time).
+        compile: train and test each network through ``torch.compile`` (:mod:`dc_lib.compiled`).
         **train_kw: ``lr``, ``batch_size``, ``momentum``, ``weight_decay``.
 
     Returns:
@@ -113,9 +116,9 @@ def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, 
     nets = [n.to(real.device) for n in nets]
     train_side_by_side(nets, images.to(real.device), labels.to(real.device), epochs=epochs, generators=gens,
                        strategy=strategy, workers=workers, micro_batch=None if cuda else micro_batch,
-                       progress=progress, **train_kw)
+                       progress=progress, compile=compile, **train_kw)
     return accuracies_side_by_side(nets, x_test, y_test, workers=workers,
-                                   batch_size=CUDA_TEST_BATCH if cuda else TEST_BATCH)
+                                   batch_size=CUDA_TEST_BATCH if cuda else TEST_BATCH, compile=compile)
 
 
 def _on_cores(fn, count: int, workers: int | None, desc: str | None = None, device=None) -> list:
@@ -176,6 +179,6 @@ def train_side_by_side(nets: list[nn.Module], images: torch.Tensor, labels: torc
 
 
 def accuracies_side_by_side(nets: list[nn.Module], x: torch.Tensor, y: torch.Tensor, *, workers: int | None = None,
-                            batch_size: int = TEST_BATCH) -> list[float]:
+                            batch_size: int = TEST_BATCH, compile: bool = False) -> list[float]:
     """Top-1 accuracy (%) of every network (eval mode) on ``x (N, C, H, W)``, ``y (N,)``, ``workers`` at a time."""
-    return _on_cores(lambda i: _accuracy(nets[i], x, y, batch_size), len(nets), workers, device=x.device)
+    return _on_cores(lambda i: _accuracy(nets[i], x, y, batch_size, compile), len(nets), workers, device=x.device)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .config import gm_iterations
 from .experiments import Runner
 from .files import atomic_write
 from .results import Cell, markdown_table, write_summary
@@ -31,13 +32,24 @@ def run_cells(runner: Runner, cells: list[Cell], skipped: list[Cell], chapter: i
     return not_run
 
 
-def profile_line(runner: Runner, evaluation: str) -> str:
-    """The sentence every table carries: which profile and budget produced it, and how sets were evaluated."""
+def profile_line(runner: Runner, evaluation: str, chapter: int | None = None) -> str:
+    """The sentence every table carries: which profile and budget produced it, and how sets were evaluated.
+
+    ``chapter`` 3 or 4 adds the gradient-matching budget (K and evaluation epochs) of that chapter's runs.
+    """
     p = runner.profile
     reduced = ("**Reduced run** (not the thesis protocol: 5 sets x 20 networks; DM K=20000 with 256 real "
                "images per class; DC/DSA K=1000; 1000 epochs with augmentation, 300 without)"
                if p.reduced else "Thesis protocol")
-    return (f"Profile `{p.name}` ({p.description}); budget `{p.budget()}` (per-row budgets in the rows CSV). "
+    budget = f"budget `{p.budget()}`"
+    plan = {3: p.chapter3, 4: p.chapter4}.get(chapter)
+    if plan is not None:
+        dsa_multi = gm_iterations(p, 10, "dsa", chapter)
+        epochs = plan.eval_epochs or f"{p.eval_epochs} with augmentation, {p.eval_epochs_plain} without"
+        budget += (f", DC/DSA K = {p.gm_iterations} at 1 ipc and {gm_iterations(p, 10)} above"
+                   + (f" ({dsa_multi} for this chapter's DSA sets)" if dsa_multi != gm_iterations(p, 10) else "")
+                   + f" with {p.gm_batch_real} real images per class, evaluation epochs {epochs}")
+    return (f"Profile `{p.name}` ({p.description}); {budget} (per-row budgets in the rows CSV). "
             f"{reduced}. {evaluation} Std is the population std over all networks of all sets.")
 
 
@@ -45,6 +57,7 @@ def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, titl
     """Write a table's tidy rows (CSV), its summary (CSV + markdown); return the markdown table."""
     rows = runner.rows(table)
     atomic_write(runner.out_dir / f"table_{table}_rows.csv", lambda tmp: rows.to_csv(tmp, index=False))
+    chapter = int(rows.chapter.iloc[0]) if len(rows) else None
     write_summary(summary, runner.out_dir, f"table_{table}", title=title,
-                  profile_line=profile_line(runner, evaluation), not_run=not_run)
+                  profile_line=profile_line(runner, evaluation, chapter), not_run=not_run)
     return markdown_table(summary, not_run)

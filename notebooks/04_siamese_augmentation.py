@@ -39,7 +39,7 @@ out_dir = Path(RESULTS_DIR) / "chapter4" / profile.name
 runner = Runner(profile, out_dir, data_root=DATA_ROOT, device=DEVICE, seed=SEED,
                 reuse_from=[Path(RESULTS_DIR) / "chapter3" / profile.name])
 print(f"profile: {profile.name} -- {profile.description}")
-print(f"budget:  {profile.budget()}; DC/DSA K={profile.gm_iterations} at 1 ipc, {gm_iterations(profile, 10)} above")
+print(f"budget:  {profile.budget()}; DC/DSA K={profile.gm_iterations} at 1 ipc, DC {gm_iterations(profile, 10)} and DSA {gm_iterations(profile, 10, 'dsa', 4)} above")
 
 # %% [markdown]
 # ## Table 4.1: DSA next to the coresets and DC

@@ -79,3 +79,17 @@ def pytest_sessionstart(session):
 
         for smoke in (Path(__file__).resolve().parents[1] / "results").glob("*/smoke"):
             shutil.rmtree(smoke)
+
+
+@pytest.fixture
+def float64(tiny_real):
+    """tiny_real in float64, with networks built in float64 while the test runs."""
+    import torch
+
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield RealData(tiny_real.info, tiny_real.x_train.double(), tiny_real.y_train, tiny_real.x_test.double(),
+                       tiny_real.y_test, source=tiny_real.source)
+    finally:
+        torch.set_default_dtype(before)

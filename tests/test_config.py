@@ -37,3 +37,12 @@ def test_gradient_matching_iterations_can_differ_above_one_image_per_class():
     cpu, paper = get_profile("cpu"), get_profile("paper")
     assert gm_iterations(paper, 1) == gm_iterations(paper, 10) == 1000
     assert gm_iterations(cpu, 10) == cpu.gm_iterations_multi != gm_iterations(cpu, 1)
+
+
+def test_a_chapter_plan_can_give_its_dsa_sets_their_own_iterations_above_one_image_per_class():
+    from dc_lib.config import gm_iterations
+
+    cpu = get_profile("cpu")
+    assert gm_iterations(cpu, 10, "dsa", 4) == cpu.chapter4.dsa_iterations_multi != gm_iterations(cpu, 10)
+    assert gm_iterations(cpu, 10, "dc", 4) == gm_iterations(cpu, 10, "dsa", 3) == gm_iterations(cpu, 10)
+    assert gm_iterations(cpu, 1, "dsa", 4) == cpu.gm_iterations

@@ -116,8 +116,31 @@ def test_chapter_plans_can_fix_the_evaluation_epochs(runner):
     assert runner.eval_protocol(Cell(5, "5.1", "mnist", 1, "dm"), real)[1] == runner.profile.eval_epochs
 
 
+def test_a_chapter_4_dsa_set_with_its_own_iterations_records_them_in_its_budget(runner):
+    from dataclasses import replace
+
+    runner.profile = replace(runner.profile, gm_iterations_multi=2,
+                             chapter4=replace(runner.profile.chapter4, dsa_iterations_multi=3))
+    dsa, dc = Cell(4, "4.1", "mnist", 10, "dsa"), Cell(4, "4.1", "mnist", 10, "dc")
+    assert runner.gm_iterations(dsa) == 3 and runner.gm_iterations(dc) == 2
+    assert ";K_gm=3;" in runner.budget(dsa, "crop", 4) and ";K_gm=2;" in runner.budget(dc, None, 4)
+
+
 def test_table_4_5_turns_augmentation_off_or_to_one_transformation(runner):
     real = runner.data("mnist")
     assert runner.dsa_strategy(Cell(4, "4.5", "mnist", 10, "dsa", setting="aug=none"), real) is None
     assert runner.dsa_strategy(Cell(4, "4.5", "mnist", 10, "dsa", setting="aug=crop"), real) == "crop"
     assert runner.dsa_strategy(Cell(4, "4.5", "mnist", 10, "dsa", setting="aug=combination"), real).startswith("color")
+
+
+def test_chapter_3_and_4_tables_state_the_gradient_matching_budget(runner):
+    from dataclasses import replace
+
+    from dc_lib.tables import profile_line
+
+    runner.profile = replace(runner.profile, gm_iterations=5, gm_iterations_multi=2,
+                             chapter4=replace(runner.profile.chapter4, dsa_iterations_multi=3, eval_epochs=9))
+    line = profile_line(runner, "", chapter=4)
+    assert "DC/DSA K = 5 at 1 ipc and 2 above (3 for this chapter's DSA sets)" in line
+    assert "evaluation epochs 9" in line
+    assert "at 1 ipc and" not in profile_line(runner, "", chapter=5)

@@ -125,20 +125,6 @@ def test_gradient_magnitudes_cover_every_class_on_both_sides(tiny_real):
     assert (mags["real"] >= 0).all()
 
 
-@pytest.fixture
-def float64(tiny_real):
-    """tiny_real in float64, with networks built in float64 while the test runs."""
-    from dc_lib.data import RealData
-
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield RealData(tiny_real.info, tiny_real.x_train.double(), tiny_real.y_train, tiny_real.x_test.double(),
-                       tiny_real.y_test, source=tiny_real.source)
-    finally:
-        torch.set_default_dtype(before)
-
-
 @pytest.mark.parametrize("strategy", [None, "color_crop"])
 def test_chunked_real_side_and_micro_batches_give_the_plain_paths_images(float64, strategy):
     # In float64 the two paths agree to rounding (1e-16). In float32 they agree to 1e-7 after one

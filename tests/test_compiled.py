@@ -1,0 +1,96 @@
+"""torch.compile is speed only: the same numbers as the eager path up to float rounding, eager when it fails."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dc_lib import compiled
+from dc_lib.compiled import maybe_compile
+from dc_lib.config import get_profile
+from dc_lib.distribution_matching import condense_dm
+from dc_lib.evaluation import evaluate_set
+from dc_lib.gradient_matching import condense_gm
+from dc_lib.models import get_network
+from dc_lib.seeding import seed_everything
+
+
+def _net():
+    seed_everything(0)
+    return get_network("convnet", 1, 10, (28, 28))
+
+
+def test_switched_off_it_returns_the_function_itself():
+    net = _net()
+    assert maybe_compile(net, False, "cpu") is net
+
+
+def test_a_setting_other_than_true_or_false_is_rejected():
+    with pytest.raises(ValueError, match="compile must be True or False"):
+        maybe_compile(_net(), "yes", "cpu")
+
+
+def test_compiled_network_gives_the_eager_outputs_and_parameter_gradients(tiny_real):
+    net = _net()
+    x, y = tiny_real.x_train[:6], tiny_real.y_train[:6]
+    eager_loss = F.cross_entropy(net(x), y)
+    eager_grads = torch.autograd.grad(eager_loss, list(net.parameters()))
+    fast_loss = F.cross_entropy(maybe_compile(net, True, "cpu")(x), y)
+    fast_grads = torch.autograd.grad(fast_loss, list(net.parameters()))
+    torch.testing.assert_close(fast_loss, eager_loss, atol=1e-5, rtol=1e-5)
+    # As one vector: biases before instance norm have a true gradient of 0, so per tensor only
+    # rounding noise would be compared.
+    fast, eager = torch.cat([g.flatten() for g in fast_grads]), torch.cat([g.flatten() for g in eager_grads])
+    assert (fast - eager).norm() <= 1e-4 * eager.norm()
+
+
+def test_inputs_with_unusual_strides_give_the_same_outputs(tiny_real):
+    net = _net()
+    x = tiny_real.x_train[:4]
+    strided = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)  # channels-last layout, same values
+    with torch.no_grad():
+        torch.testing.assert_close(maybe_compile(net, True, "cpu")(strided), net(x), atol=1e-5, rtol=1e-5)
+
+
+def test_when_compiling_fails_it_warns_and_runs_eagerly(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C++ compiler")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    compiled.compile_works.cache_clear()
+    try:
+        net = _net()
+        with pytest.warns(UserWarning, match="running without it"):
+            assert maybe_compile(net, True, "cpu") is net
+    finally:
+        compiled.compile_works.cache_clear()
+
+
+# In float64, as the chunked DC path's test: in float32 the compiled kernels' rounding (1e-6 relative)
+# is amplified by DM's lr of 1 and by the cosine distance's small-norm rows to 1e-3 in a few pixels.
+def test_dm_with_compile_gives_the_eager_images(float64):
+    kw = dict(iterations=2, seed=2, batch_real=6, progress=False)
+    eager = condense_dm(float64, 1, **kw)
+    fast = condense_dm(float64, 1, compile=True, **kw)
+    torch.testing.assert_close(fast.images, eager.images, atol=1e-9, rtol=1e-7)
+
+
+def test_dc_with_compile_gives_the_eager_images(float64):
+    kw = dict(iterations=1, seed=4, batch_real=6, progress=False, loops=(2, 2), dsa_strategy="crop", init="real")
+    eager = condense_gm(float64, 2, **kw)
+    fast = condense_gm(float64, 2, compile=True, **kw)
+    torch.testing.assert_close(fast.images, eager.images, atol=1e-9, rtol=1e-7)
+
+
+@pytest.mark.parametrize("stacked", [False, None])  # None: on CPU, side by side
+def test_evaluation_with_compile_gives_the_eager_accuracies(tiny_real, stacked):
+    images, labels = tiny_real.x_train[::6], tiny_real.y_train[::6]
+    kw = dict(num_nets=2, epochs=3, strategy="crop", seed=1, progress=False, stacked=stacked)
+    eager = evaluate_set(images, labels, tiny_real, **kw)
+    fast = evaluate_set(images, labels, tiny_real, compile=True, **kw)
+    # 50 test images: rounding may flip at most a borderline prediction (2 points) per network.
+    assert all(abs(f - e) <= 2.0 for f, e in zip(fast, eager)), (fast, eager)
+
+
+def test_the_cpu_profile_compiles_and_the_smoke_profile_does_not():
+    # smoke's notebook outputs are compared bit for bit by nbval; compiled kernels round differently.
+    assert get_profile("cpu").compile and not get_profile("smoke").compile
