@@ -170,8 +170,8 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                 metric: str = "ours", loops: tuple[int, int] | None = None, seed: int = 0,
                 arch_overrides: dict | None = None, sides: str = "siamese", on_iteration=None,
                 real_chunk: int | None | str = "auto", micro_batch: int | None | str = "auto",
-                compile: bool = False, checkpoint_path: str | os.PathLike | None = None, checkpoint_every: int = 10,
-                progress: bool = True) -> SyntheticSet:
+                compile: bool = False, checkpoint_path: str | os.PathLike | None = None,
+                checkpoint_every: int = 10, progress: bool = True) -> SyntheticSet:
     """Learn a synthetic set by gradient matching: DC (``dsa_strategy=None``) or DSA.
 
     Args:
@@ -280,8 +280,8 @@ def _train_on_synthetic(net, images, labels, epochs, lr, batch_size, strategy, g
     net.train()
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     for _ in range(epochs):
-        train_epoch(model or net, optimizer, images, labels, batch_size=batch_size, strategy=strategy, generator=generator,
-                    micro_batch=micro_batch)
+        train_epoch(model or net, optimizer, images, labels, batch_size=batch_size, strategy=strategy,
+                    generator=generator, micro_batch=micro_batch)
 
 
 def gradient_magnitudes(net: nn.Module, real: RealData, syn: torch.Tensor, ipc: int, *, batch_real: int,
