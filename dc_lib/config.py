@@ -60,6 +60,9 @@ class GradientMatchingPlan:
         evolution: Figure 4.6's (dataset, ipc, K): DSA from noise and from real images with
             snapshots; None = not run.
         cifar100_ipcs: Table 4.2's ipcs on CIFAR100 (thesis 1 and 10; () = not run).
+        same_evaluation: (datasets, ipcs) on which chapter 4 evaluates its herding, DC and DSA sets
+            both ways, with the MNIST crop/scale/rotate and with DSA augmentation (a check beside
+            Table 4.1, not in the thesis); None = not run.
         dsa_iterations_multi: K for this chapter's DSA sets above 1 ipc (None = the profile's
             ``gm_iterations_multi``); lets a chapter spend spare time on DSA without rerunning
             the DC and coreset rows it copies from chapter 3.
@@ -80,6 +83,7 @@ class GradientMatchingPlan:
     schemes: tuple | None = None
     evolution: tuple | None = None
     cifar100_ipcs: tuple[int, ...] = ()
+    same_evaluation: tuple[tuple[str, ...], tuple[int, ...]] | None = None
     dsa_iterations_multi: int | None = None
 
 
@@ -165,7 +169,8 @@ PROFILES: dict[str, Profile] = {
                                       ors_draws=3, ors_ipcs=(1,)),
         chapter4=GradientMatchingPlan(("mnist",), (1,), cross_arch=(("convnet",), ("mlp", "convnet")),
                                       per_op=("none", "crop", "combination"), per_op_ipc=1,
-                                      schemes=("mnist", 1, ("ours", "C"), ("crop",)), evolution=("mnist", 1, 2))),
+                                      schemes=("mnist", 1, ("ours", "C"), ("crop",)), evolution=("mnist", 1, 2),
+                                      same_evaluation=(("mnist",), (1,)))),
     "cpu": Profile(
         name="cpu",
         description="reduced protocol for a 2-core CPU, about 2 h per chapter",
@@ -188,7 +193,8 @@ PROFILES: dict[str, Profile] = {
                                       ablate_condensing=False, ors_draws=20, ors_ipcs=(1,)),
         chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), eval_epochs=200,
                                       cross_arch=(("convnet",), ARCHS), per_op=("combination",),
-                                      evolution=("fashionmnist", 1, 50), dsa_iterations_multi=12)),
+                                      evolution=("fashionmnist", 1, 50), same_evaluation=(("mnist",), (1, 10)),
+                                      dsa_iterations_multi=12)),
     "paper": Profile(
         name="paper",
         description="the thesis protocol (GPU): K=20000, 5 sets x 20 networks, 1000 epochs",

@@ -146,11 +146,15 @@ class Runner:
 
         Chapter 5 and DSA sets: DSA augmentation (authors' DM/DSA code). DC and coreset
         sets (chapters 3/4): MNIST uses the classical crop/scale/rotate (thesis A.1), other
-        datasets none. Epochs: the augmented budget, or ``eval_epochs_plain`` without augmentation,
-        unless the chapter's plan fixes them.
+        datasets none. A setting's ``eval_aug`` overrides all of these. Epochs: the augmented
+        budget, or ``eval_epochs_plain`` without augmentation, unless the chapter's plan fixes them.
         """
         scheme = parse_setting(cell.setting)
-        if scheme.scheme:  # Table 4.4 decides whether the evaluation networks see augmentation
+        if scheme.eval_aug is not None:
+            strategy = (CLASSIC if scheme.eval_aug == "classic" else None if scheme.eval_aug == "none"
+                        else self.dsa_strategy(cell, real))
+            epochs = self.profile.eval_epochs if strategy else self.profile.eval_epochs_plain
+        elif scheme.scheme:  # Table 4.4 decides whether the evaluation networks see augmentation
             strategy = self.dsa_strategy(cell, real) if scheme.test_aug else None
             epochs = self.profile.eval_epochs if strategy else self.profile.eval_epochs_plain
         elif cell.chapter == 5 or cell.method in ("dsa", "dm"):

@@ -15,6 +15,11 @@ ReLU in the evaluation network T). Keys:
   ``e`` Siamese in condensation only, ``f`` independently on both sides, ``ours`` = DSA.
   Its companions ``condense_real``, ``condense_syn`` and ``test_syn`` (the thesis's own
   spelling of the same scheme) are labels;
+* ``eval_aug`` (classic, dsa, none): how the evaluation networks are trained, whatever the
+  method's own protocol: the MNIST crop/scale/rotate of DC and the coresets, the dataset's DSA
+  strategy, or no augmentation (the same-evaluation check beside Table 4.1). It is left out of
+  ``canonical`` because every row's budget records the evaluation augmentation it used, and rows
+  are shared only when their budgets agree too;
 * ``norm`` alone and ``ors`` are labels: chapter 5 names its instance/batch-norm rows with
   ``norm`` (the architecture name carries the change); ``ors=N`` marks the N random draws of
   Table A.T8 (the profile's set count carries the change).
@@ -42,6 +47,7 @@ DISTANCES = {"ours": "ours", "euclidean": "mse", "cosine": "cos"}
 SCHEMES = {"a": (None, False), "b": (None, True), "c": ("real", True), "d": ("syn", True),
            "e": ("siamese", False), "f": ("independent", True), "ours": ("siamese", True)}
 LABEL_KEYS = ("norm", "ors", "condense_real", "condense_syn", "test_syn")
+EVAL_AUGS = ("classic", "dsa", "none")
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class Setting:
             ``"none"`` = no augmentation at all).
         scheme: Table 4.4's scheme (None = the method's own); ``sides`` (``condense_gm``'s
             argument, None = no augmentation while condensing) and ``test_aug`` follow from it.
+        eval_aug: the evaluation networks' augmentation if fixed (``classic``, ``dsa``, ``none``;
+            None = the method's own protocol).
         condense_tag: the non-default condensing options, for naming the saved set.
         canonical: the whole setting without defaults and labels (experiment identity).
     """
@@ -66,6 +74,7 @@ class Setting:
     scheme: str | None = None
     sides: str | None = "siamese"
     test_aug: bool = True
+    eval_aug: str | None = None
     condense_tag: str = ""
     canonical: str = ""
 
@@ -95,7 +104,7 @@ def parse_setting(setting: str) -> Setting:
             raise ValueError(f"Setting part {part!r} is not key=value (in {setting!r})")
         pairs[key.strip()] = value.strip().lower()
     condense, evaluate, canonical = {}, {}, {}
-    metric, aug, scheme = "ours", None, None
+    metric, aug, scheme, eval_aug = "ours", None, None, None
     for key, value in pairs.items():
         base, _, stage = key.rpartition("_")
         if stage in ("c", "t") and base in NETWORK_DEFAULTS:
@@ -118,10 +127,14 @@ def parse_setting(setting: str) -> Setting:
             if value not in SCHEMES:
                 raise ValueError(f"scheme must be one of {tuple(SCHEMES)}, got {value!r}")
             scheme = value
+        elif key == "eval_aug":
+            if value not in EVAL_AUGS:
+                raise ValueError(f"eval_aug must be one of {EVAL_AUGS}, got {value!r}")
+            eval_aug = value
         elif key not in LABEL_KEYS:
             raise ValueError(f"Unknown setting key {key!r} in {setting!r}; valid: "
                              f"{', '.join(k + s for k in NETWORK_DEFAULTS for s in ('_c', '_t'))}, "
-                             f"distance, aug, and the label {', '.join(LABEL_KEYS)}")
+                             f"distance, aug, scheme, eval_aug, and the label {', '.join(LABEL_KEYS)}")
     sides, test_aug = SCHEMES[scheme or "ours"]
     if scheme not in (None, "ours"):
         canonical["scheme"] = scheme
@@ -135,6 +148,6 @@ def parse_setting(setting: str) -> Setting:
     elif sides != "siamese":
         tag["sides"] = sides
     return Setting(condense_net=condense, eval_net=evaluate, metric=metric, aug=aug, scheme=scheme,
-                   sides=sides, test_aug=test_aug,
+                   sides=sides, test_aug=test_aug, eval_aug=eval_aug,
                    condense_tag="_".join(f"{k}-{tag[k]}" for k in sorted(tag)),
                    canonical=";".join(f"{k}={canonical[k]}" for k in sorted(canonical)))

@@ -107,6 +107,27 @@ def test_another_chapters_rows_are_reused_and_marked_with_their_origin(runner, t
     assert set(rows.chapter) == {4} and "Table 3.1" in rows.note.iloc[0]
 
 
+def test_an_eval_aug_setting_overrides_the_methods_own_evaluation_augmentation(runner):
+    real = runner.data("mnist")
+    protocol = {aug: runner.eval_protocol(Cell(4, "4.1", "mnist", 1, "dsa", setting=f"eval_aug={aug}"), real)[0]
+                for aug in ("classic", "dsa", "none")}
+    assert protocol["classic"] == "classic" and protocol["dsa"].startswith("color_crop") and protocol["none"] is None
+    assert runner.eval_protocol(Cell(3, "3.1", "mnist", 1, "dc", setting="eval_aug=dsa"), real)[0].startswith("color")
+
+
+def test_an_eval_aug_cell_shares_the_rows_of_the_same_evaluation_and_reruns_another(runner, monkeypatch):
+    runner.run(Cell(4, "4.1", "mnist", 1, "random", "none"))
+    evaluated = []
+    real_evaluate = experiments.evaluate_set
+    monkeypatch.setattr(experiments, "evaluate_set",
+                        lambda *a, **k: evaluated.append(k["strategy"]) or real_evaluate(*a, **k))
+    runner.run(Cell(4, "4.1x", "mnist", 1, "random", "none", setting="eval_aug=classic"))
+    assert evaluated == []
+    assert runner.rows("4.1x").value.tolist() == runner.rows("4.1").value.tolist()
+    runner.run(Cell(4, "4.1x", "mnist", 1, "random", "none", setting="eval_aug=dsa"))
+    assert len(evaluated) == 1 and evaluated[0].startswith("color")
+
+
 def test_chapter_plans_can_fix_the_evaluation_epochs(runner):
     from dataclasses import replace
 

@@ -34,10 +34,17 @@ def test_table_a_t7_distance_names_map_to_the_gradient_distances():
     assert [parse_setting(f"distance={d}").metric for d in ("ours", "euclidean", "cosine")] == ["ours", "mse", "cos"]
 
 
-@pytest.mark.parametrize("bad", ["act_c=tanh", "pool_t=sum", "depth_c=0", "colour=red", "aug=blur", "act_c"])
+@pytest.mark.parametrize("bad", ["act_c=tanh", "pool_t=sum", "depth_c=0", "colour=red", "aug=blur", "act_c",
+                                 "eval_aug=crop"])
 def test_bad_settings_are_rejected_with_the_valid_choices(bad):
     with pytest.raises(ValueError):
         parse_setting(bad)
+
+
+def test_eval_aug_fixes_the_evaluation_augmentation_without_naming_a_new_set_or_experiment():
+    setting = parse_setting("eval_aug=classic")
+    assert setting.eval_aug == "classic" and parse_setting("").eval_aug is None
+    assert setting.condense_tag == "" and setting.canonical == ""
 
 
 def test_table_4_4_schemes_say_where_augmentation_goes():
