@@ -181,9 +181,13 @@ class Runner:
         return None if aug == "none" else aug
 
     def budget(self, cell: Cell, strategy: str | None, epochs: int) -> str:
-        """The profile budget plus what this cell used beyond it (chapters 3/4)."""
+        """The profile budget plus what this cell used beyond it (chapters 3/4, and any ``eval_aug``).
+
+        The evaluation augmentation must be in it whenever a setting can change it: rows are shared
+        between cells whose settings differ only in ``eval_aug`` exactly when their budgets agree.
+        """
         p = self.profile
-        if cell.chapter == 5:
+        if cell.chapter == 5 and parse_setting(cell.setting).eval_aug is None:
             return p.budget()
         extra = f";eval_aug={strategy or 'none'};eval_epochs={epochs}"
         if cell.method in ("dc", "dsa", "dc_aug"):

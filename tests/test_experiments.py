@@ -128,6 +128,16 @@ def test_an_eval_aug_cell_shares_the_rows_of_the_same_evaluation_and_reruns_anot
     assert len(evaluated) == 1 and evaluated[0].startswith("color")
 
 
+def test_an_eval_aug_cell_of_chapter_5_is_not_mistaken_for_the_standard_one(runner, monkeypatch):
+    runner.run(RANDOM)
+    evaluated = []
+    real_evaluate = experiments.evaluate_set
+    monkeypatch.setattr(experiments, "evaluate_set",
+                        lambda *a, **k: evaluated.append(k["strategy"]) or real_evaluate(*a, **k))
+    runner.run(Cell(5, "5.1x", "mnist", 1, "random", "none", setting="eval_aug=none"))
+    assert evaluated == [None] and ";eval_aug=none;" in runner.rows("5.1x").budget.iloc[0]
+
+
 def test_chapter_plans_can_fix_the_evaluation_epochs(runner):
     from dataclasses import replace
 
