@@ -38,7 +38,6 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from .compiled import maybe_compile
 from .models import get_network
 from .seeding import derive_seed, make_generator, seed_everything
 from .stacked import STACKABLE, _check_set, supports_stacking
@@ -63,16 +62,6 @@ def train_micro_batched(net: nn.Module, images: torch.Tensor, labels: torch.Tens
     from .evaluation import train_network  # evaluation imports this module
     return train_network(net, images, labels, epochs=epochs, generator=generator, micro_batch=micro_batch,
                          **train_kw)
-
-
-@torch.no_grad()
-def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, compile: bool = False) -> float:
-    net.eval()
-    net = maybe_compile(net, compile, x.device)
-    correct = 0
-    for start in range(0, x.shape[0], batch_size):
-        correct += int((net(x[start:start + batch_size]).argmax(1) == y[start:start + batch_size]).sum())
-    return 100.0 * correct / x.shape[0]
 
 
 def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, *, arch: str = "convnet",
@@ -181,4 +170,7 @@ def train_side_by_side(nets: list[nn.Module], images: torch.Tensor, labels: torc
 def accuracies_side_by_side(nets: list[nn.Module], x: torch.Tensor, y: torch.Tensor, *, workers: int | None = None,
                             batch_size: int = TEST_BATCH, compile: bool = False) -> list[float]:
     """Top-1 accuracy (%) of every network (eval mode) on ``x (N, C, H, W)``, ``y (N,)``, ``workers`` at a time."""
-    return _on_cores(lambda i: _accuracy(nets[i], x, y, batch_size, compile), len(nets), workers, device=x.device)
+    from .evaluation import test_accuracy  # evaluation imports this module
+
+    return _on_cores(lambda i: test_accuracy(nets[i], x, y, batch_size, compile), len(nets), workers,
+                     device=x.device)
