@@ -9,7 +9,11 @@ Sources, tried in this order for each dataset under one *data root*:
    and the machine is online.
 
 The data root is the ``root`` argument, else the ``DC_DATA_ROOT`` environment
-variable, else ``./data``. Whether torchvision may download is the ``download``
+variable, else ``./data``. A relative root is relative to the directory the user
+typed the command in (``$PWD``, which a notebook kernel or subprocess started with
+another working directory still inherits), not to the kernel's working directory.
+Datasets registered at run time (:func:`register_dataset`, e.g. an image folder
+through :mod:`dc_lib.own_data`) are found by name before any file. Whether torchvision may download is the ``download``
 argument, else ``DC_DOWNLOAD`` (``0``/``1``), else yes.
 
 Images are normalised with the authors' per-dataset channel mean/std
@@ -20,8 +24,9 @@ from __future__ import annotations
 
 import gzip
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -43,6 +48,11 @@ class DatasetInfo:
     std: tuple[float, ...]
     npz_files: tuple[str, ...]  # candidate file names under the data root, best first
     torchvision_name: str | None  # class in torchvision.datasets, if any
+    classes: tuple[str, ...] = ()  # class names, index = label; () -> "0", "1", ...
+
+    def class_names(self) -> tuple[str, ...]:
+        """Names of the classes, label order (the label itself where none are known)."""
+        return self.classes or tuple(str(c) for c in range(self.num_classes))
 
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -73,6 +83,10 @@ LOSSY_FILES = {"cifar10_jpeg.npz": "lossy JPEG copy of CIFAR-10 (q75, 4:2:0); ex
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
+# name -> loader returning (arrays, source, note), for datasets registered at run time.
+_REGISTERED: dict[str, Callable[[], tuple[dict[str, np.ndarray], str, str]]] = {}
+
+
 def canonical_name(name: str) -> str:
     """Map user spellings (``FashionMNIST``, ``fashion_mnist``, ``CIFAR-10``) to a key of DATASETS."""
     key = name.lower().replace("_", "").replace("-", "")
@@ -81,9 +95,41 @@ def canonical_name(name: str) -> str:
     return key
 
 
+def register_dataset(info: DatasetInfo,
+                     loader: Callable[[], tuple[dict[str, np.ndarray], str, str]]) -> DatasetInfo:
+    """Make a dataset loadable by name (``load_dataset(info.name)``) without editing this module.
+
+    ``loader()`` returns ``(arrays, source, note)`` like :func:`load_arrays`: uint8
+    ``x_train, y_train, x_test, y_test``. The name is normalised like every other
+    (lower case, no ``_``/``-``); registering a name again replaces the entry.
+    """
+    key = info.name.lower().replace("_", "").replace("-", "")
+    if not key:
+        raise ValueError("a registered dataset needs a name")
+    info = replace(info, name=key)
+    DATASETS[key] = info
+    _REGISTERED[key] = loader
+    return info
+
+
+def resolve_path(path: str | os.PathLike) -> Path:
+    """``path`` made absolute against the directory the user typed the command in.
+
+    That is ``$PWD`` when it is set to a directory (a shell sets it where the user typed;
+    a Jupyter kernel or papermill's ``--cwd`` changes the working directory but keeps the
+    parent's ``$PWD``), else the process's working directory.
+    """
+    path = Path(path).expanduser()
+    if path.is_absolute():
+        return path
+    typed_in = os.environ.get("PWD", "")
+    base = Path(typed_in) if typed_in and Path(typed_in).is_dir() else Path.cwd()
+    return (base / path).resolve()
+
+
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data root: ``root`` if given, else $DC_DATA_ROOT, else ./data."""
-    return Path(root if root is not None else os.environ.get("DC_DATA_ROOT", "data")).expanduser()
+    """The data root, absolute: ``root`` if given, else $DC_DATA_ROOT, else ./data (see module doc)."""
+    return resolve_path(root if root is not None else os.environ.get("DC_DATA_ROOT", "data"))
 
 
 @dataclass
@@ -219,6 +265,8 @@ def load_arrays(name: str, root: str | os.PathLike | None = None,
             at and how to get the data.
     """
     info = DATASETS[canonical_name(name)]
+    if info.name in _REGISTERED:
+        return _REGISTERED[info.name]()
     root = data_root(root)
     if download is None:
         download = os.environ.get("DC_DOWNLOAD", "1") not in ("0", "false", "no")
