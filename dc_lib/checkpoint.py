@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -26,7 +27,16 @@ def resume_checkpoint(path: str | os.PathLike | None, config: dict, images: torc
     """
     if path is None or not Path(path).is_file():
         return 0
-    state = torch.load(path, map_location=images.device, weights_only=False)
+    try:
+        state = torch.load(path, map_location=images.device, weights_only=False)
+        ok = isinstance(state, dict) and {"config", "images", "optimizer", "generator", "iteration"} <= state.keys()
+    except Exception as error:  # truncated or garbage: torch raises OSError, RuntimeError, EOFError, ...
+        ok, state = False, error
+    if not ok:
+        # A checkpoint is only a cache: restarting costs time, stopping every rerun costs the run.
+        warnings.warn(f"Checkpoint {path} is unreadable ({state if isinstance(state, Exception) else 'not a checkpoint'}); "
+                      f"starting from iteration 0 (it will be overwritten).", RuntimeWarning, stacklevel=2)
+        return 0
     if state["config"] != config:
         return 0
     with torch.no_grad():

@@ -79,7 +79,7 @@ def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                 lr: float | None = None, momentum: float = 0.5, batch_real: int = 256,
                 init: str = "real", strategy: str | None = "auto", embedding: str = "network",
                 seed: int = 0, checkpoint_path: str | os.PathLike | None = None,
-                checkpoint_every: int = 100, progress: bool = True,
+                checkpoint_every: int = 100, progress: bool = True, keep_checkpoint: bool = False,
                 real_chunk: int | None | str = "auto", compile: bool = False) -> SyntheticSet:
     """Learn a synthetic set by distribution matching (Algorithm 3).
 
@@ -156,15 +156,17 @@ def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
         optimizer.step()
 
         last = it + 1 == iterations
-        # Reading the loss forces a device sync: do it only every few iterations.
-        if last or it % 10 == 0:
+        saving = ckpt is not None and ((it + 1) % checkpoint_every == 0) and not last
+        # Reading the loss forces a device sync: do it only every few iterations -- and before every
+        # checkpoint, so a NaN state is never saved for each rerun to resume from and fail again.
+        if last or it % 10 == 0 or saving:
             loss_value = float(loss.detach())
             if not (torch.isfinite(loss) and torch.isfinite(syn).all()):
                 raise FloatingPointError(
                     f"DM on {info.name} ipc={ipc}: loss or synthetic images became NaN/inf at "
                     f"iteration {it + 1} (lr={lr}). Lower the learning rate or check the data.")
             bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
-        if ckpt is not None and ((it + 1) % checkpoint_every == 0) and not last:
+        if saving:
             save_checkpoint(ckpt, config, syn, optimizer, gen, it + 1)
     bar.close()
 
@@ -173,8 +175,10 @@ def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                           config=config, seed=seed, iteration=iterations,
                           metrics={"loss": loss_value, "seconds": time.perf_counter() - t0,
                                    "resumed_from": start})
-    if ckpt is not None and ckpt.is_file():
-        ckpt.unlink()
+    # A caller that saves the set keeps the checkpoint until its save succeeded (Runner.synset deletes it
+    # then): a crash between here and that save must not throw the condensation away.
+    if ckpt is not None and not keep_checkpoint:
+        ckpt.unlink(missing_ok=True)
     return result
 
 

@@ -104,9 +104,9 @@ class Runner:
                       checkpoint_path=path.with_suffix(".ckpt"), checkpoint_every=self.profile.checkpoint_every,
                       progress=self.profile.progress, compile=self.profile.compile)
         if cell.method == "dm":
-            syn = condense_dm(real, cell.ipc, arch=cell.condense_arch, **common)
+            syn = condense_dm(real, cell.ipc, arch=cell.condense_arch, keep_checkpoint=True, **common)
         elif cell.method == "mmd":
-            syn = condense_mmd_pixels(real, cell.ipc, **common)
+            syn = condense_mmd_pixels(real, cell.ipc, keep_checkpoint=True, **common)
         elif cell.method in ("dc", "dsa", "dc_aug"):
             setting = parse_setting(cell.setting)
             if setting.scheme:  # Table 4.4: every scheme starts from real images, as DSA
@@ -118,7 +118,8 @@ class Runner:
             syn = condense_gm(real, cell.ipc, arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
                               init=init, dsa_strategy=strategy, metric=setting.metric,
                               arch_overrides=setting.condense_net, sides=setting.sides or "siamese",
-                              **{**common, "batch_real": self.profile.gm_batch_real, "checkpoint_every": 1})
+                              **{**common, "batch_real": self.profile.gm_batch_real, "checkpoint_every": 1},
+                              keep_checkpoint=True)
         elif cell.method == "random":
             syn = select_random(real, cell.ipc, seed=seed)
         elif cell.method in CORESETS:
@@ -126,6 +127,8 @@ class Runner:
         else:
             raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
         syn.save(path)
+        # Only now is the condensation safe on disk; until here the checkpoint is its only copy.
+        path.with_suffix(".ckpt").unlink(missing_ok=True)
         return syn
 
     def _select_coreset(self, cell: Cell, real: RealData, seed: int) -> SyntheticSet:

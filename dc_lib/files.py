@@ -23,8 +23,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(error, OSError) and str(path) not in str(error):
+            # A full disk says "No space left on device" without saying which file: name it.
+            raise type(error)(error.errno, f"{error.strerror or error} while writing {path}") from error
         raise
     return path

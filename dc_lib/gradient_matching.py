@@ -171,7 +171,8 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                 arch_overrides: dict | None = None, sides: str = "siamese", on_iteration=None,
                 real_chunk: int | None | str = "auto", micro_batch: int | None | str = "auto",
                 compile: bool = False, checkpoint_path: str | os.PathLike | None = None,
-                checkpoint_every: int = 10, progress: bool = True) -> SyntheticSet:
+                checkpoint_every: int = 10, progress: bool = True,
+                keep_checkpoint: bool = False) -> SyntheticSet:
     """Learn a synthetic set by gradient matching: DC (``dsa_strategy=None``) or DSA.
 
     Args:
@@ -264,8 +265,9 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
         if ckpt is not None and (it + 1) % checkpoint_every == 0 and it + 1 < iterations:
             save_checkpoint(ckpt, config, syn, optimizer, gen, it + 1)
     bar.close()
-    if ckpt is not None and ckpt.is_file():
-        ckpt.unlink()
+    # keep_checkpoint: the caller deletes it once it has saved the set (see condense_dm).
+    if ckpt is not None and not keep_checkpoint:
+        ckpt.unlink(missing_ok=True)
     return SyntheticSet(syn.detach().clone(), labels, info.name, method, ipc, info.mean, info.std,
                         config=config, seed=seed, iteration=iterations,
                         metrics={"loss": loss_value, "seconds": time.perf_counter() - t0, "resumed_from": start})

@@ -1,0 +1,68 @@
+"""Faults around artefacts on disk (issue 13): checkpoints, atomic writes."""
+
+import errno
+
+import pytest
+import torch
+
+from dc_lib import distribution_matching as dm_module
+from dc_lib.checkpoint import resume_checkpoint, save_checkpoint
+from dc_lib.distribution_matching import condense_dm
+from dc_lib.files import atomic_write
+
+SMALL = dict(batch_real=6, progress=False)
+
+
+def _state():
+    images = torch.zeros(2, 3, requires_grad=True)
+    return images, torch.optim.SGD([images], lr=0.1), torch.Generator().manual_seed(0)
+
+
+def test_a_truncated_checkpoint_warns_naming_the_file_and_restarts_from_zero(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    images, opt, gen = _state()
+    save_checkpoint(ckpt, {"a": 1}, images, opt, gen, 5)
+    ckpt.write_bytes(ckpt.read_bytes()[:40])
+    with pytest.warns(RuntimeWarning, match="run.ckpt"):
+        assert resume_checkpoint(ckpt, {"a": 1}, images, opt, gen) == 0
+
+
+def test_a_garbage_checkpoint_warns_and_restarts_from_zero(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    ckpt.write_bytes(b"not a checkpoint at all")
+    images, opt, gen = _state()
+    with pytest.warns(RuntimeWarning, match="run.ckpt"):
+        assert resume_checkpoint(ckpt, {"a": 1}, images, opt, gen) == 0
+
+
+def test_dm_never_saves_a_checkpoint_that_failed_the_finiteness_check(tiny_real, tmp_path, monkeypatch):
+    ckpt = tmp_path / "run.ckpt"
+    saved = []
+    real_save = dm_module.save_checkpoint
+
+    def poison_then_save(path, config, images, *args):
+        saved.append(args[-1])
+        real_save(path, config, images, *args)
+
+    monkeypatch.setattr(dm_module, "save_checkpoint", poison_then_save)
+    tiny_real.x_train[:] = float("nan")  # NaN from the first step: iteration 2 is not a multiple of 10
+    with pytest.raises(FloatingPointError):
+        condense_dm(tiny_real, 1, iterations=6, seed=2, checkpoint_path=ckpt, checkpoint_every=2, **SMALL)
+    assert saved == [] and not ckpt.exists()
+
+
+def test_dm_keeps_its_checkpoint_for_a_caller_that_saves_the_set(tiny_real, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    condense_dm(tiny_real, 1, iterations=4, seed=2, checkpoint_path=ckpt, checkpoint_every=2,
+                keep_checkpoint=True, **SMALL)
+    assert ckpt.is_file()
+
+
+def test_a_full_disk_error_names_the_file(tmp_path):
+    def full(tmp):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="out.csv") as info:
+        atomic_write(tmp_path / "out.csv", full)
+    assert info.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
