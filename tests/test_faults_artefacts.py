@@ -45,7 +45,15 @@ def test_dm_never_saves_a_checkpoint_that_failed_the_finiteness_check(tiny_real,
         real_save(path, config, images, *args)
 
     monkeypatch.setattr(dm_module, "save_checkpoint", poison_then_save)
-    tiny_real.x_train[:] = float("nan")  # NaN from the first step: iteration 2 is not a multiple of 10
+    calls, real_means = [], dm_module._real_class_means
+
+    def nan_from_the_second_iteration(*args):
+        calls.append(1)
+        means = real_means(*args)
+        return means if len(calls) == 1 else means * float("nan")
+
+    # Iteration 1 is checked (it % 10 == 0) and fine; the NaN of iteration 2 would be saved at 2 unchecked.
+    monkeypatch.setattr(dm_module, "_real_class_means", nan_from_the_second_iteration)
     with pytest.raises(FloatingPointError):
         condense_dm(tiny_real, 1, iterations=6, seed=2, checkpoint_path=ckpt, checkpoint_every=2, **SMALL)
     assert saved == [] and not ckpt.exists()
