@@ -8,6 +8,7 @@ interrupted run resumes without losing or duplicating rows.
 
 from __future__ import annotations
 
+import fcntl
 import math
 import os
 from dataclasses import asdict, dataclass
@@ -76,12 +77,18 @@ class ResultStore:
     def append(self, rows: list[dict]) -> None:
         """Add rows (dicts with COLUMNS) atomically, replacing rows of the same experiment keys."""
         new = pd.DataFrame(rows, columns=COLUMNS).astype(_DTYPES)
-        old = self.load()
-        if len(old):
-            new_keys = {tuple(r) for r in new[KEY].itertuples(index=False, name=None)}
-            keep = [tuple(r) not in new_keys for r in old[KEY].itertuples(index=False, name=None)]
-            new = pd.concat([old[keep], new], ignore_index=True)
-        atomic_write(self.path, lambda tmp: new.to_csv(tmp, index=False))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Read-merge-replace under an exclusive lock: two processes appending into one results directory
+        # would otherwise each replace the file with their own merge and lose the other's rows. The lock is
+        # a sibling file, since the CSV itself is replaced (a lock on it would be on the old inode).
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            old = self.load()
+            if len(old):
+                new_keys = {tuple(r) for r in new[KEY].itertuples(index=False, name=None)}
+                keep = [tuple(r) not in new_keys for r in old[KEY].itertuples(index=False, name=None)]
+                new = pd.concat([old[keep], new], ignore_index=True)
+            atomic_write(self.path, lambda tmp: new.to_csv(tmp, index=False))
 
 
 def make_rows(cell: Cell, set_idx: int, seed: int, accuracies: list[float], *, profile: str, budget: str,

@@ -74,3 +74,26 @@ def test_a_full_disk_error_names_the_file(tmp_path):
         atomic_write(tmp_path / "out.csv", full)
     assert info.value.errno == errno.ENOSPC
     assert list(tmp_path.iterdir()) == []
+
+
+def _append_many(path, method):
+    from dc_lib.results import Cell, ResultStore, make_rows
+    store = ResultStore(path)
+    for set_idx in range(20):
+        cell = Cell(chapter=3, table="3.1", dataset="MNIST", ipc=1, method=method)
+        store.append(make_rows(cell, set_idx, 0, [1.0, 2.0], profile="cpu", budget="b", data_source="d"))
+
+
+def test_two_processes_appending_into_one_store_lose_no_rows(tmp_path):
+    import multiprocessing
+
+    from dc_lib.results import ResultStore
+    path = tmp_path / "results.csv"
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_append_many, args=(path, m)) for m in ("dm", "dc")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert len(ResultStore(path).load()) == 80
