@@ -1,6 +1,10 @@
 # %% [markdown]
 # # Chapter 3: Dataset condensation with gradient matching (DC)
 #
+# > **The outputs stored in this notebook are a `smoke` run** (seconds; what CI and nbval check):
+# > their numbers are meaningless. The real reduced run is the `cpu`-profile copy
+# > [`results/chapter3/cpu/03_gradient_matching.ipynb`](../results/chapter3/cpu/03_gradient_matching.ipynb); its tables are in `results/chapter3/cpu/table_*.md`.
+#
 # Can a handful of synthetic images train a network as well as the whole training set? DC learns
 # them so that **training on them looks like training on real data, one step at a time**: for a
 # network with weights $\theta$, the gradient of the loss on the synthetic images of class $c$
@@ -51,6 +55,9 @@ print(f"budget:  {profile.budget()}; DC K={profile.gm_iterations} at 1 ipc, {gm_
 #
 # Every method gives the same number of images per class; fresh ConvNets trained on them are
 # tested on the real test split.
+#
+# *Stored output: smoke run, not results; the cpu-profile table is `results/chapter3/cpu/table_*.md`.*
+
 
 # %%
 summary_3_1, not_run_3_1 = chapter3.table_3_1(runner, DATASETS, IPCS)
@@ -84,6 +91,9 @@ plt.show()
 # A set condensed with one network (C) trains others (T). The thesis condenses with BN versions
 # of VGG and ResNet (statistics from real images, frozen) and a ResNet with average-pooling
 # downsampling, and evaluates with instance norm. Profiles list which C they condense with.
+#
+# *Stored output: smoke run, not results; the cpu-profile table is `results/chapter3/cpu/table_*.md`.*
+
 
 # %%
 summary_3_2, not_run_3_2 = chapter3.cross_architecture(runner)

@@ -1,6 +1,10 @@
 # %% [markdown]
 # # Chapter 4: Differentiable Siamese augmentation (DSA)
 #
+# > **The outputs stored in this notebook are a `smoke` run** (seconds; what CI and nbval check):
+# > their numbers are meaningless. The real reduced run is the `cpu`-profile copy
+# > [`results/chapter4/cpu/04_siamese_augmentation.ipynb`](../results/chapter4/cpu/04_siamese_augmentation.ipynb); its tables are in `results/chapter4/cpu/table_*.md`.
+#
 # Data augmentation is the standard cure for training on little data, but applying it naively
 # to DC breaks gradient matching: a randomly transformed synthetic image no longer corresponds to
 # the real batch it is matched against. DSA applies **the same randomly sampled transformation**
@@ -43,6 +47,9 @@ print(f"budget:  {profile.budget()}; DC/DSA K={profile.gm_iterations} at 1 ipc, 
 
 # %% [markdown]
 # ## Table 4.1: DSA next to the coresets and DC
+#
+# *Stored output: smoke run, not results; the cpu-profile table is `results/chapter4/cpu/table_*.md`.*
+
 
 # %%
 summary_4_1, not_run_4_1 = chapter4.table_4_1(runner, DATASETS, IPCS)
@@ -73,6 +80,9 @@ else:
 # 1 ipc, 32.3 vs 25.2 % at 10 ipc). Only the `paper` profile runs it, and it needs the CIFAR100
 # data (torchvision downloads it when online, or put a `cifar100.npz` in the data root). The LD
 # baseline of the thesis's table is not implemented here and is listed as such.
+#
+# *Stored output: smoke run, not results; the cpu-profile table is `results/chapter4/cpu/table_*.md`.*
+
 
 # %%
 summary_4_2, not_run_4_2 = chapter4.table_4_2(runner)
@@ -92,6 +102,9 @@ plt.show()
 # ## Table 4.3: DSA sets across architectures
 #
 # As Table 3.2, for DSA sets (MNIST, 1 ipc).
+#
+# *Stored output: smoke run, not results; the cpu-profile table is `results/chapter4/cpu/table_*.md`.*
+
 
 # %%
 summary_4_3, not_run_4_3 = chapter4.table_4_3(runner)
@@ -104,6 +117,9 @@ print(chapter4.write_table(runner, "4.3", summary_4_3, not_run_4_3, "Table 4.3: 
 # evaluation networks (B), on the real (C) or synthetic (D) side of each match, Siamese but not
 # at evaluation (E), independently on both sides (F), and DSA (Siamese + evaluation).
 # Independent draws make the two gradients disagree for reasons unrelated to the data.
+#
+# *Stored output: smoke run, not results; the cpu-profile table is `results/chapter4/cpu/table_*.md`.*
+
 
 # %%
 summary_4_4, not_run_4_4 = chapter4.table_4_4(runner)
@@ -113,6 +129,9 @@ print(chapter4.write_table(runner, "4.4", summary_4_4, not_run_4_4, "Table 4.4: 
 # ## Table 4.5: which transformation helps
 #
 # DSA with a single transformation, with none, and with the combination (one drawn per match).
+#
+# *Stored output: smoke run, not results; the cpu-profile table is `results/chapter4/cpu/table_*.md`.*
+
 
 # %%
 summary_4_5, not_run_4_5 = chapter4.table_4_5(runner)

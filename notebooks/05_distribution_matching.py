@@ -1,6 +1,10 @@
 # %% [markdown]
 # # Chapter 5: Dataset condensation with distribution matching (DM)
 #
+# > **The outputs stored in this notebook are a `smoke` run** (seconds; what CI and nbval check):
+# > their numbers are meaningless. The real reduced run is the `cpu`-profile copy
+# > [`results/chapter5/cpu/05_distribution_matching.ipynb`](../results/chapter5/cpu/05_distribution_matching.ipynb); its tables are in `results/chapter5/cpu/table_*.md`.
+#
 # Gradient matching (chapters 3 and 4) learns a synthetic set through a bi-level loop: train a
 # network on the synthetic images, match its gradients on real and synthetic batches, repeat.
 # That is expensive (second-order gradients, an inner training loop) and scales badly with the
@@ -59,6 +63,9 @@ print(f"budget:  {profile.budget()}")
 # initial real images. Both sets are then judged the same way: fresh ConvNets are trained on
 # them and tested on the real test split. Cells the profile does not cover, or whose data is
 # not on this machine, are listed with the reason instead of silently dropped.
+#
+# *Stored output: smoke run, not results; the cpu-profile table is `results/chapter5/cpu/table_*.md`.*
+
 
 # %%
 summary_5_1, not_run_5_1 = chapter5.table_5_1(runner, DATASETS, IPCS)
@@ -72,6 +79,9 @@ print(chapter5.write_table(runner, "5.1", summary_5_1, not_run_5_1,
 # classes through the network together, so the normalisation statistics come from the
 # synthetic set (not frozen real statistics as in DC/DSA). The thesis finds BN lifts DM on
 # CIFAR at 50 ipc; the evaluation networks use the same normalisation as the condensation.
+#
+# *Stored output: smoke run, not results; the cpu-profile table is `results/chapter5/cpu/table_*.md`.*
+
 
 # %%
 summary_5_2, not_run_5_2 = chapter5.table_5_2(runner)
