@@ -54,3 +54,27 @@ def test_subprocess_exit_code(tmp_path):
     r = subprocess.run([sys.executable, "-m", "dc_lib", "condense", "--data", str(tmp_path / "missing"),
                         "--method", "dm", "--ipc", "1", "--out", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
+
+
+def test_resume_equals_uninterrupted(tmp_path, monkeypatch):
+    import dc_lib.distribution_matching as dm
+
+    data = make_folder(tmp_path / "pets")
+    args = ["condense", "--data", str(data), "--method", "dm", "--ipc", "2", "--iterations", "4",
+            "--device", "cpu", "--no-progress"]
+    assert cli.main(args + ["--out", str(tmp_path / "a")]) == 0
+    real_save = dm.__dict__.get("save_checkpoint")
+    calls = []
+    if real_save is not None:  # interrupt right after the first checkpoint is written
+        def save_then_stop(*a, **k):
+            real_save(*a, **k)
+            calls.append(1)
+            raise KeyboardInterrupt
+        monkeypatch.setattr(dm, "save_checkpoint", save_then_stop)
+        assert cli.main(args + ["--out", str(tmp_path / "b")]) == 130
+        monkeypatch.undo()
+        assert calls and (tmp_path / "b" / "pets_dm_ipc2.ckpt").is_file()
+    assert cli.main(args + ["--out", str(tmp_path / "b")]) == 0
+    a = SyntheticSet.load(tmp_path / "a" / "pets_dm_ipc2.pt")
+    b = SyntheticSet.load(tmp_path / "b" / "pets_dm_ipc2.pt")
+    assert torch.equal(a.images, b.images)
