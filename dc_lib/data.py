@@ -36,6 +36,11 @@ class DatasetNotFoundError(FileNotFoundError):
     """Raised when no source of a dataset exists; the message says how to get it."""
 
 
+class DatasetFileError(ValueError):
+    """Raised when a dataset source exists but holds unusable data; the message names
+    the source, the field and the fix (loading it anyway would train on wrong data silently)."""
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
     """Static facts about a dataset: shape, classes and normalisation constants."""
@@ -243,6 +248,69 @@ def _load_torchvision(info: DatasetInfo, root: Path, download: bool) -> dict[str
             "x_test": xte.astype(np.uint8), "y_test": yte.astype(np.int64)}
 
 
+_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The four arrays of an .npz, or DatasetFileError naming the file (truncated, garbage,
+    missing keys, object arrays) instead of numpy's BadZipFile/KeyError/pickle messages."""
+    import zipfile
+
+    fix = f"rewrite it with np.savez({path.name!r}, x_train=..., y_train=..., x_test=..., y_test=...)"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if not hasattr(z, "files"):
+                raise DatasetFileError(f"{path}: not an .npz archive (a single array); {fix}")
+            missing = [k for k in _KEYS if k not in z.files]
+            if missing:
+                raise DatasetFileError(f"{path}: missing field(s) {', '.join(missing)} "
+                                       f"(has {', '.join(z.files) or 'none'}); {fix}")
+            return {k: z[k] for k in _KEYS}
+    except DatasetFileError:
+        raise
+    except ValueError as err:  # object arrays need pickle, which is never allowed here
+        raise DatasetFileError(f"{path}: holds an object (pickled) array, not plain numbers "
+                               f"({err}); {fix} using uint8 images and integer labels") from err
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise DatasetFileError(f"{path}: not a readable .npz archive (truncated or corrupt: "
+                               f"{type(err).__name__}: {err}); copy the file again or {fix}") from err
+
+
+def validate_arrays(arrays: dict[str, np.ndarray], info: DatasetInfo, source: str) -> None:
+    """Check raw arrays before normalising them; raise DatasetFileError naming ``source``.
+
+    Expected: uint8 images ``(N,H,W)`` (channel 1) or ``(N,H,W,C)`` matching ``info``;
+    1-D integer labels in ``[0, num_classes)``, one per image; every class present in train.
+    """
+    def fail(field: str, problem: str, fix: str) -> None:
+        raise DatasetFileError(f"{source}: {field} {problem}; {fix}")
+
+    shape = (*info.im_size, info.channel) if info.channel > 1 else tuple(info.im_size)
+    for split in ("train", "test"):
+        xk, yk = f"x_{split}", f"y_{split}"
+        x, y = np.asarray(arrays[xk]), np.asarray(arrays[yk])
+        if x.dtype != np.uint8:
+            fix = ("convert with (x*255).round().astype(np.uint8)"
+                   if x.dtype.kind == "f" and x.size and 0 <= x.min() and x.max() <= 1
+                   else "store images as uint8 in [0, 255]")
+            fail(xk, f"has dtype {x.dtype}, expected uint8", fix)
+        ok = tuple(x.shape[1:]) == shape or (info.channel == 1 and tuple(x.shape[1:]) == (*shape, 1))
+        if x.ndim < 3 or not ok:
+            fail(xk, f"has shape {x.shape}, expected (N, {', '.join(map(str, shape))}) for {info.name}",
+                 "reshape to (N,H,W) or (N,H,W,C)")
+        if y.ndim != 1 or y.dtype.kind not in "iu":
+            fail(yk, f"has shape {y.shape} dtype {y.dtype}, expected 1-D integer class indices",
+                 "for one-hot labels use y.argmax(1)")
+        if len(y) != len(x):
+            fail(yk, f"has {len(y)} labels for {len(x)} images", "give one label per image")
+        if y.size and (y.min() < 0 or y.max() >= info.num_classes):
+            fail(yk, f"has labels in [{y.min()}, {y.max()}], expected [0, {info.num_classes})",
+                 "map labels to 0..num_classes-1")
+    empty = sorted(set(range(info.num_classes)) - set(np.unique(arrays["y_train"]).tolist()))
+    if empty:
+        fail("y_train", f"has no images of class(es) {empty[:10]}", "every class needs training images")
+
+
 def _how_to_get(info: DatasetInfo, root: Path) -> str:
     lines = [f"  - put {info.npz_files[0]} (uint8 x_train, y_train, x_test, y_test) in {root}"
              f" or point DC_DATA_ROOT at a folder holding it (this project's copies: ../shared/data)"]
@@ -266,7 +334,9 @@ def load_arrays(name: str, root: str | os.PathLike | None = None,
     """
     info = DATASETS[canonical_name(name)]
     if info.name in _REGISTERED:
-        return _REGISTERED[info.name]()
+        arrays, source, note = _REGISTERED[info.name]()
+        validate_arrays(arrays, info, source)
+        return arrays, source, note
     root = data_root(root)
     if download is None:
         download = os.environ.get("DC_DOWNLOAD", "1") not in ("0", "false", "no")
@@ -275,8 +345,8 @@ def load_arrays(name: str, root: str | os.PathLike | None = None,
         path = root / fname
         looked.append(str(path))
         if path.is_file():
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+            arrays = _read_npz(path)
+            validate_arrays(arrays, info, f"npz:{path}")
             return arrays, f"npz:{path}", LOSSY_FILES.get(fname, "")
     if info.name == "fashionmnist":
         looked.append(str(DEBIAN_FASHION_MNIST))
@@ -286,9 +356,12 @@ def load_arrays(name: str, root: str | os.PathLike | None = None,
         looked.append(f"torchvision {info.torchvision_name} files under {root}"
                       + (" (download attempted)" if download else " (download off)"))
         try:
-            return _load_torchvision(info, root, download), f"torchvision:{root}", ""
+            arrays = _load_torchvision(info, root, download)
         except (RuntimeError, OSError, ValueError) as err:  # missing files or offline download
             looked[-1] += f": {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        else:
+            validate_arrays(arrays, info, f"torchvision:{root}")
+            return arrays, f"torchvision:{root}", ""
     raise DatasetNotFoundError(
         f"Dataset {info.name!r} not found. Looked for:\n  - " + "\n  - ".join(looked)
         + "\nHow to get it:\n" + _how_to_get(info, root))
