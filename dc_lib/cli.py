@@ -113,14 +113,14 @@ def _condense(args) -> int:
         from .distribution_matching import condense_dm
         synset = condense_dm(real, args.ipc, iterations=k, arch=args.arch, seed=args.seed,
                              checkpoint_path=ckpt, checkpoint_every=max(1, min(100, k // 10 or 1)),
-                             progress=args.progress)
+                             progress=args.progress, keep_checkpoint=True)
     elif args.method in ("dc", "dsa"):
         from .augment import default_strategy
         from .gradient_matching import condense_gm
         synset = condense_gm(real, args.ipc, iterations=k, arch=args.arch, seed=args.seed,
                              dsa_strategy=default_strategy(real.info.name) if args.method == "dsa" else None,
                              checkpoint_path=ckpt, checkpoint_every=max(1, min(10, k // 10 or 1)),
-                             progress=args.progress)
+                             progress=args.progress, keep_checkpoint=True)
     else:
         from . import baselines
         if args.method == "random":
@@ -135,6 +135,9 @@ def _condense(args) -> int:
     synset.config = {**synset.config, "cli": {k2: str(v) for k2, v in vars(args).items()}}
     path = synset.save(stem.with_suffix(".pt"))
     synset.save_png(stem.with_suffix(".png"))
+    if args.method in ("dm", "dc", "dsa"):
+        # Only now is the set safe on disk; until here the checkpoint is its only copy.
+        ckpt.unlink(missing_ok=True)
     print(path)
     return 0
 
