@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from .checks import non_negative_int, positive_int
 from .data import RealData, check_ipc
 from .files import atomic_write
 from .models import get_network
@@ -42,8 +43,9 @@ def _as_set(real: RealData, indices: torch.Tensor, ipc: int, method: str, seed: 
 def select_random(real: RealData, ipc: int, seed: int = 0) -> SyntheticSet:
     """``ipc`` uniformly random real training images per class, as a SyntheticSet.
 
-    Raises ValueError if a class has fewer than ``ipc`` images.
+    Raises ValueError if ``ipc`` is not a positive int or a class has fewer than ``ipc`` images.
     """
+    positive_int("ipc", ipc)  # check_ipc alone would take 1.5 as 1
     check_ipc(real, ipc)
     gen = make_generator(seed)
     picks = [idx[torch.randperm(idx.numel(), generator=gen)[:ipc].to(idx.device)] for idx in real.indices_class]
@@ -85,6 +87,7 @@ def forgetting_counts(correct: torch.Tensor) -> torch.Tensor:
 
 
 def _per_class(real: RealData, ipc: int, pick) -> torch.Tensor:
+    positive_int("ipc", ipc)
     check_ipc(real, ipc)
     return torch.cat([idx[pick(c, idx).to(idx.device)] for c, idx in enumerate(real.indices_class)])
 
@@ -104,6 +107,7 @@ def feature_network(real: RealData, *, epochs: int, seed: int = 0, arch: str = "
     training sample (correctness recorded each time the sample is presented).
     Cached at ``cache`` (a ``.pt`` file) so it is trained once per dataset and budget.
     """
+    non_negative_int("epochs", epochs)  # 0: an untrained network (features of a random ConvNet)
     info = real.info
     key = {"dataset": info.name, "arch": arch, "epochs": epochs, "seed": seed}
     if cache is not None and Path(cache).is_file():
@@ -138,12 +142,14 @@ def feature_network(real: RealData, *, epochs: int, seed: int = 0, arch: str = "
 
 def select_herding(real: RealData, ipc: int, net, seed: int = 0) -> SyntheticSet:
     """Herding on ``net``'s embeddings, per class."""
+    positive_int("ipc", ipc)  # before embedding the whole training set
     feats = embed_all(net, real.x_train)
     return _as_set(real, _per_class(real, ipc, lambda c, idx: herding(feats[idx], ipc)), ipc, "herding", seed)
 
 
 def select_k_center(real: RealData, ipc: int, net, seed: int = 0) -> SyntheticSet:
     """k-center on ``net``'s embeddings, per class."""
+    positive_int("ipc", ipc)  # before embedding the whole training set
     feats = embed_all(net, real.x_train)
     return _as_set(real, _per_class(real, ipc, lambda c, idx: k_center(feats[idx], ipc)), ipc, "kcenter", seed)
 

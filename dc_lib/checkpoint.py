@@ -44,3 +44,16 @@ def resume_checkpoint(path: str | os.PathLike | None, config: dict, images: torc
     optimizer.load_state_dict(state["optimizer"])
     generator.set_state(state["generator"])
     return int(state["iteration"])
+
+
+def diverged_hint(path: str | os.PathLike | None) -> str:
+    """The end of a NaN/inf error: which checkpoint to delete, when one exists.
+
+    Checkpoints are saved only after the finiteness check, so the file holds a finite state; but a
+    rerun resumes from it with the same seed and settings and diverges again, until it is deleted
+    or the settings (e.g. the learning rate) change.
+    """
+    if path is None or not Path(path).is_file():
+        return ""
+    return (f" A rerun with the same settings resumes from the checkpoint {path} and diverges again: "
+            f"delete it (rm {path}) to start afresh, or change the learning rate.")

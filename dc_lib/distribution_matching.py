@@ -33,7 +33,8 @@ from tqdm import tqdm  # plain text bars: no ipywidgets needed, same look in pap
 
 from .augment import apply_params, default_strategy, sample_params
 from .data import RealData, check_ipc
-from .checkpoint import resume_checkpoint, save_checkpoint
+from .checkpoint import diverged_hint, resume_checkpoint, save_checkpoint
+from .checks import condensation_args
 from .compiled import maybe_compile
 from .models import get_network, has_batchnorm
 from .seeding import make_generator, seed_everything
@@ -114,6 +115,7 @@ def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
         FloatingPointError: the loss or images became NaN/inf (lower ``lr``).
     """
     info, device = real.info, real.device
+    condensation_args(ipc=ipc, iterations=iterations, batch_real=batch_real, checkpoint_every=checkpoint_every)
     if embedding not in ("network", "pixels"):
         raise ValueError(f"Unknown embedding {embedding!r}; use 'network' or 'pixels'")
     if strategy == "auto":
@@ -164,7 +166,7 @@ def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
             if not (torch.isfinite(loss) and torch.isfinite(syn).all()):
                 raise FloatingPointError(
                     f"DM on {info.name} ipc={ipc}: loss or synthetic images became NaN/inf at "
-                    f"iteration {it + 1} (lr={lr}). Lower the learning rate or check the data.")
+                    f"iteration {it + 1} (lr={lr}). Lower the learning rate or check the data." + diverged_hint(ckpt))
             bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
         if saving:
             save_checkpoint(ckpt, config, syn, optimizer, gen, it + 1)

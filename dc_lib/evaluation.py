@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from tqdm import tqdm  # plain text bars: no ipywidgets needed, same look in papermill logs
 
 from .augment import augment
+from .checks import non_negative_int, positive_int, set_problems
 from .compiled import maybe_compile
 from .data import RealData
 from .models import get_network, has_batchnorm
@@ -109,6 +110,28 @@ def test_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: 
     return 100.0 * int(correct) / x.shape[0]
 
 
+def check_evaluation_args(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, num_nets, epochs,
+                          batch_size=256, **_) -> None:
+    """Raise ValueError unless the set can be scored against ``real`` as asked.
+
+    Every problem here used to pass silently or fail deep inside torch: a set of another shape
+    or with labels beyond the classes (raw ``IndexError``), NaN pixels (about 10 % with no word),
+    ``num_nets=0`` (an empty list), ``epochs=-1`` (no training, yet an accuracy).
+    ``epochs=0`` is allowed: the schedule makes ``epochs + 1`` passes, so it still trains once.
+    """
+    positive_int("num_nets", num_nets)
+    non_negative_int("epochs", epochs)
+    positive_int("batch_size", batch_size)
+    info = real.info
+    if images.shape[0] == 0:
+        raise ValueError(f"the set to evaluate on {info.name} is empty (0 images)")
+    problems = set_problems(images, labels, info.channel, info.im_size, info.num_classes)
+    if not problems and not bool(torch.isfinite(images).all()):
+        problems.append("the set contains NaN or inf pixels (a diverged condensation? lower its learning rate)")
+    if problems:
+        raise ValueError(f"cannot evaluate this set on {info.name}: " + "; ".join(problems))
+
+
 def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, arch: str = "convnet",
                  num_nets: int, epochs: int, strategy: str | None, seed: int,
                  test_limit: int | None = None, progress: bool = True, arch_overrides: dict | None = None,
@@ -129,6 +152,7 @@ def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, 
     ``compile``: the loop and side by side run each network through ``torch.compile``
     (:mod:`dc_lib.compiled`); the stacked path ignores it.
     """
+    check_evaluation_args(images, labels, real, num_nets=num_nets, epochs=epochs, **train_kw)
     if stacked is None:
         path = choose_path(arch, real.device, num_nets, images.shape[0],
                            batch_size=train_kw.get("batch_size", 256), arch_overrides=arch_overrides)

@@ -29,7 +29,8 @@ from .compiled import maybe_compile
 from .data import RealData
 from .distribution_matching import CPU_REAL_CHUNK, init_synthetic
 from .evaluation import train_epoch
-from .checkpoint import resume_checkpoint, save_checkpoint
+from .checkpoint import diverged_hint, resume_checkpoint, save_checkpoint
+from .checks import condensation_args, positive_int
 from .models import get_network, has_batchnorm
 from .seeding import make_generator, seed_everything
 from .side_by_side import MICRO_BATCH as CPU_MICRO_BATCH
@@ -209,6 +210,8 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
         SyntheticSet with ``method`` ``dc``, ``dsa`` or (augmentation not Siamese) ``dc_aug``.
     """
     info, device = real.info, real.device
+    condensation_args(ipc=ipc, iterations=iterations, batch_real=batch_real, checkpoint_every=checkpoint_every)
+    positive_int("batch_train", batch_train)
     if metric not in METRICS:
         raise ValueError(f"Unknown metric {metric!r}; valid: {', '.join(METRICS)}")
     if sides not in SIDES:
@@ -258,7 +261,8 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
         loss_value = float(loss.detach())
         if not (torch.isfinite(loss) and torch.isfinite(syn).all()):
             raise FloatingPointError(f"{method.upper()} on {info.name} ipc={ipc}: loss or synthetic images "
-                                     f"became NaN/inf at outer iteration {it + 1} (lr_img={lr_img}).")
+                                     f"became NaN/inf at outer iteration {it + 1} (lr_img={lr_img})."
+                                     + diverged_hint(ckpt))
         bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
         if on_iteration is not None:
             on_iteration(it + 1, syn.detach())

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from . import __version__
+from .checks import set_problems
 from .files import atomic_write
 
 
@@ -105,11 +106,7 @@ class SyntheticSet:
         problems = []
         if self.dataset != info.name:
             problems.append(f"dataset {self.dataset!r}, not {info.name!r}")
-        shape, expected = tuple(self.images.shape[1:]), (info.channel, *info.im_size)
-        if shape != expected:
-            problems.append(f"images {shape}, not {expected}")
-        if self.labels.numel() and (int(self.labels.min()) < 0 or int(self.labels.max()) >= info.num_classes):
-            problems.append(f"labels outside 0..{info.num_classes - 1}")
+        problems += set_problems(self.images, self.labels, info.channel, info.im_size, info.num_classes)
         if self.class_names and tuple(self.class_names) != info.class_names():
             problems.append(f"classes {list(self.class_names)[:5]}..., not {list(info.class_names())[:5]}...")
         if ipc is not None and int(self.ipc) != int(ipc):

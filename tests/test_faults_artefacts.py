@@ -97,3 +97,37 @@ def test_two_processes_appending_into_one_store_lose_no_rows(tmp_path):
         w.join(120)
     assert [w.exitcode for w in workers] == [0, 0]
     assert len(ResultStore(path).load()) == 80
+
+
+def test_dm_nan_after_resuming_names_the_checkpoint_to_delete(tiny_real, tmp_path, monkeypatch):
+    """A rerun resumes the same (finite) checkpoint and diverges again: the error says which file to delete."""
+    ckpt = tmp_path / "run.ckpt"
+    condense_dm(tiny_real, 1, iterations=3, seed=2, checkpoint_path=ckpt, checkpoint_every=2,
+                keep_checkpoint=True, **SMALL)
+    assert ckpt.is_file()
+    real_means = dm_module._real_class_means
+    monkeypatch.setattr(dm_module, "_real_class_means", lambda *a: real_means(*a) * float("nan"))
+    with pytest.raises(FloatingPointError, match=rf"delete it \(rm {ckpt}\)"):
+        condense_dm(tiny_real, 1, iterations=3, seed=2, checkpoint_path=ckpt, checkpoint_every=2, **SMALL)
+
+
+def test_dm_nan_without_a_checkpoint_does_not_mention_one(tiny_real, monkeypatch):
+    real_means = dm_module._real_class_means
+    monkeypatch.setattr(dm_module, "_real_class_means", lambda *a: real_means(*a) * float("nan"))
+    with pytest.raises(FloatingPointError) as err:
+        condense_dm(tiny_real, 1, iterations=2, seed=2, **SMALL)
+    assert "checkpoint" not in str(err.value)
+
+
+def test_dc_nan_after_resuming_names_the_checkpoint_to_delete(tiny_real, tmp_path, monkeypatch):
+    from dc_lib import gradient_matching as gm_module
+
+    ckpt = tmp_path / "dc.ckpt"
+    kw = dict(iterations=2, seed=1, checkpoint_path=ckpt, checkpoint_every=1, loops=(1, 1), batch_real=4,
+              progress=False)
+    gm_module.condense_gm(tiny_real, 1, keep_checkpoint=True, **kw)
+    assert ckpt.is_file()
+    real_step = gm_module.match_step
+    monkeypatch.setattr(gm_module, "match_step", lambda *a, **k: real_step(*a, **k) * float("nan"))
+    with pytest.raises(FloatingPointError, match=rf"delete it \(rm {ckpt}\)"):
+        gm_module.condense_gm(tiny_real, 1, **kw)
