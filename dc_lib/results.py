@@ -8,9 +8,12 @@ interrupted run resumes without losing or duplicating rows.
 
 from __future__ import annotations
 
+import csv
 import fcntl
+import io
 import math
 import os
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,6 +34,15 @@ _TEXT = ["table", "dataset", "method", "condense_arch", "eval_arch", "setting", 
          "data_source", "note", "dc_lib_version"]
 _DTYPES = {**{c: str for c in _TEXT}, "chapter": int, "ipc": int, "set_idx": int, "net_idx": int, "seed": int,
            "value": float}
+
+def _parse(column: str, value: str):
+    """One CSV field as its column's type (ValueError if it is not one); a missing value (empty, as
+    pandas writes NaN, or ``nan``) is valid for the float column only."""
+    kind = _DTYPES.get(column, str)
+    if kind is float and value in ("", "nan"):
+        return math.nan
+    return value if kind is str else kind(value)
+
 
 THESIS_CSV = Path(__file__).resolve().parent.parent / "results" / "thesis" / "thesis_results.csv"
 
@@ -63,9 +75,89 @@ class ResultStore:
         self.path = Path(path)
 
     def load(self) -> pd.DataFrame:
+        """The rows on file; a partial or unparsable row is left out, with a warning naming file and line.
+
+        A row counts as done by being here, so a row cut short (a copy or disk that failed mid-write;
+        our own writes are atomic) must not: it is left out together with the other rows of its
+        experiment, and that experiment is recomputed (the next ``append`` rewrites the file without
+        them). Without this, pandas took a truncated last row as done and a garbage line ended in a
+        bare ``ValueError: invalid literal for int()``.
+        """
         if not self.path.is_file():
             return pd.DataFrame(columns=COLUMNS)
-        return pd.read_csv(self.path, dtype=_DTYPES, keep_default_na=False, na_values={"value": ["nan"]})
+        text = self.path.read_text(encoding="utf-8", errors="replace")
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, None)
+        if not header:
+            if text.strip():
+                self._warn(1, "no header row")
+            return pd.DataFrame(columns=COLUMNS)
+        rows, line = [], reader.line_num + 1
+        for row in reader:  # (first line of the row, fields): a quoted field may span lines
+            rows.append((line, row))
+            line = reader.line_num + 1
+        missing = [c for c in COLUMNS if c not in header]
+        if missing:
+            if any(row for _, row in rows):
+                raise ValueError(f"{self.path}: not a results file (its header lacks {', '.join(missing)}); "
+                                 "move it away and rerun to recompute its rows")
+            self._warn(1, f"partial header (lacks {', '.join(missing)})")
+            return pd.DataFrame(columns=COLUMNS)
+        good, bad = [], []
+        for n, (start, row) in enumerate(rows):
+            if not row:
+                continue
+            # Every row we write ends in a newline: a last row without one was cut short.
+            partial = n == len(rows) - 1 and not text.endswith("\n")
+            problem = self._problem(header, row, partial)
+            if problem is None:
+                good.append([_parse(c, v) for c, v in zip(header, row)])
+                continue
+            experiment = self._experiment(header, row[:-1] if partial else row)
+            self._warn(start, problem + (" -- left out with the other rows of its experiment, which will be "
+                                         "recomputed" if experiment else " -- left out"))
+            if experiment:
+                bad.append(experiment)
+        df = pd.DataFrame(good, columns=header).astype({c: t for c, t in _DTYPES.items() if c in header})
+        for experiment in bad:
+            same = pd.Series(True, index=df.index)
+            for column, value in experiment.items():
+                same &= df[column] == value
+            df = df[~same]
+        return df.reset_index(drop=True)
+
+    @staticmethod
+    def _experiment(header: list[str], row: list[str]) -> dict | None:
+        """The experiment key fields a damaged row still shows (a partial row may lack the last ones),
+        or None if it does not show the identifying ones up to ``set_idx`` (a garbage line)."""
+        fields = {}
+        for column in KEY:
+            i = header.index(column)
+            if i >= len(row):
+                break
+            try:
+                fields[column] = _parse(column, row[i])
+            except ValueError:
+                break
+        return fields if "set_idx" in fields else None
+
+    @staticmethod
+    def _problem(header: list[str], row: list[str], last: bool) -> str | None:
+        """Why a CSV row cannot be trusted, or None."""
+        if last:
+            return "partial row (the file ends in the middle of it)"
+        if len(row) != len(header):
+            return f"{len(row)} fields, expected {len(header)}"
+        for column, value in zip(header, row):
+            try:
+                _parse(column, value)
+            except ValueError:
+                kind = "an integer" if _DTYPES[column] is int else "a number"
+                return f"column {column} holds {value[:40]!r}, not {kind}"
+        return None
+
+    def _warn(self, line: int, problem: str) -> None:
+        warnings.warn(f"{self.path}, line {line}: {problem}", RuntimeWarning, stacklevel=3)
 
     def keys(self) -> set[tuple]:
         df = self.load()
