@@ -10,6 +10,7 @@ was cut off resumes from its checkpoint.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -21,11 +22,11 @@ from .config import Profile, dm_iterations, gm_iterations
 from .data import DatasetNotFoundError, RealData, canonical_name, load_dataset
 from .distribution_matching import condense_dm, condense_mmd_pixels
 from .evaluation import evaluate_set, evaluate_whole_dataset
-from .gradient_matching import condense_gm
+from .gradient_matching import condense_gm, gm_method
 from .results import Cell, ResultStore, make_rows
 from .seeding import derive_seed, resolve_device
 from .settings import parse_setting
-from .synset import SyntheticSet
+from .synset import SetFileError, SyntheticSet
 
 METHODS = ("dm", "mmd", "dc", "dsa", "dc_aug", "random", "herding", "kcenter", "forgetting", "whole")
 CORESETS = ("herding", "kcenter", "forgetting")
@@ -90,16 +91,26 @@ class Runner:
         iterations = {"dm": dm_iterations(self.profile, cell.dataset), "mmd": dm_iterations(self.profile, cell.dataset),
                       "dc": self.gm_iterations(cell), "dsa": self.gm_iterations(cell),
                       "dc_aug": self.gm_iterations(cell)}.get(cell.method, 0)
-        # A set made with the same seed and budget, here or by a chapter this one reuses, is the same set.
+        real = self.data(cell.dataset)
+        # A set made with the same seed and budget, here or by a chapter this one reuses, is the same set --
+        # if it is a set of this data, ipc and method: a file copied in or left by another run must not be
+        # scored as this cell's. A file that is unreadable or for other data is made again (with a warning).
         for candidate in (path, *(Path(store.path.parent) / "synsets" / path.name for store in self.reuse)):
             if candidate.is_file():
-                syn = SyntheticSet.load(candidate, self.device)
+                try:
+                    syn = SyntheticSet.load(candidate, self.device)
+                    if real is not None:
+                        syn.check_matches(real, ipc=cell.ipc, method=self.set_method(cell, real),
+                                          where=str(candidate))
+                except SetFileError as err:
+                    warnings.warn(f"{err}; not reusing it: the set is made again and saved at {path}",
+                                  RuntimeWarning, stacklevel=2)
+                    continue
                 expected_batch = self.profile.gm_batch_real if cell.method in ("dc", "dsa", "dc_aug") \
                     else self.profile.batch_real
                 same_budget = syn.config.get("batch_real", expected_batch) == expected_batch
                 if syn.seed == seed and syn.iteration == iterations and same_budget:
                     return syn
-        real = self.data(cell.dataset)
         common = dict(iterations=iterations, batch_real=self.profile.batch_real, seed=seed,
                       checkpoint_path=path.with_suffix(".ckpt"), checkpoint_every=self.profile.checkpoint_every,
                       progress=self.profile.progress, compile=self.profile.compile)
@@ -109,15 +120,10 @@ class Runner:
             syn = condense_mmd_pixels(real, cell.ipc, keep_checkpoint=True, **common)
         elif cell.method in ("dc", "dsa", "dc_aug"):
             setting = parse_setting(cell.setting)
-            if setting.scheme:  # Table 4.4: every scheme starts from real images, as DSA
-                init, augmented = "real", setting.sides is not None
-            else:
-                init = self.profile.chapter3.dc_init if cell.method == "dc" else "real"
-                augmented = cell.method != "dc"
-            strategy = self.dsa_strategy(cell, real) if augmented else None
+            init, strategy, sides = self._gm_plan(cell, real)
             syn = condense_gm(real, cell.ipc, arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
                               init=init, dsa_strategy=strategy, metric=setting.metric,
-                              arch_overrides=setting.condense_net, sides=setting.sides or "siamese",
+                              arch_overrides=setting.condense_net, sides=sides,
                               **{**common, "batch_real": self.profile.gm_batch_real, "checkpoint_every": 1},
                               keep_checkpoint=True)
         elif cell.method == "random":
@@ -130,6 +136,25 @@ class Runner:
         # Only now is the condensation safe on disk; until here the checkpoint is its only copy.
         path.with_suffix(".ckpt").unlink(missing_ok=True)
         return syn
+
+    def _gm_plan(self, cell: Cell, real: RealData) -> tuple[str, str | None, str]:
+        """(init, DSA strategy, sides) with which a DC/DSA cell's set is condensed."""
+        setting = parse_setting(cell.setting)
+        if setting.scheme:  # Table 4.4: every scheme starts from real images, as DSA
+            init, augmented = "real", setting.sides is not None
+        else:
+            init = self.profile.chapter3.dc_init if cell.method == "dc" else "real"
+            augmented = cell.method != "dc"
+        return init, self.dsa_strategy(cell, real) if augmented else None, setting.sides or "siamese"
+
+    def set_method(self, cell: Cell, real: RealData) -> str:
+        """The ``method`` the cell's set carries: the cell's, except where a DC/DSA cell's setting turns
+        the augmentation off or away from Siamese (Tables 4.4, 4.5: e.g. a ``dsa`` cell with ``aug=none``
+        condenses a ``dc`` set)."""
+        if cell.method in ("dc", "dsa", "dc_aug"):
+            _, strategy, sides = self._gm_plan(cell, real)
+            return gm_method(strategy, sides)
+        return cell.method
 
     def _select_coreset(self, cell: Cell, real: RealData, seed: int) -> SyntheticSet:
         """Herding / k-center / forgetting from one whole-set network per dataset (cached on disk)."""

@@ -165,6 +165,12 @@ def match_step(net: nn.Module, real: RealData, syn: torch.Tensor, ipc: int, *, b
     return loss
 
 
+def gm_method(dsa_strategy: str | None, sides: str = "siamese") -> str:
+    """The ``method`` of the set ``condense_gm`` makes: ``dc`` without augmentation, ``dsa`` with Siamese
+    augmentation, ``dc_aug`` with any other (Table 4.4's schemes)."""
+    return ("dsa" if sides == "siamese" else "dc_aug") if dsa_strategy else "dc"
+
+
 def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convnet",
                 lr_img: float = 0.1, momentum: float = 0.5, lr_net: float = 0.01, batch_real: int = 256,
                 batch_train: int = 256, init: str = "noise", dsa_strategy: str | None = None,
@@ -222,7 +228,7 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
         real_chunk = CPU_REAL_CHUNK if on_cpu else None
     if micro_batch == "auto":
         micro_batch = CPU_MICRO_BATCH if on_cpu else None
-    method = ("dsa" if sides == "siamese" else "dc_aug") if dsa_strategy else "dc"
+    method = gm_method(dsa_strategy, sides)
     config = {"algorithm": method, "dataset": info.name, "ipc": ipc, "iterations": iterations, "arch": arch,
               "lr_img": lr_img, "momentum": momentum, "lr_net": lr_net, "batch_real": batch_real,
               "batch_train": batch_train, "init": init, "strategy": dsa_strategy, "metric": metric,
