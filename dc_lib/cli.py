@@ -8,21 +8,17 @@ checkpoint ``.ckpt`` that a rerun with the same arguments resumes from.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import os
 import sys
 from pathlib import Path
 
 import torch
 
 from . import __version__
-from .files import atomic_write
+from .config import OWN_DATA, SmallRun
 from .own_data import DataInputError, check_class_sizes, load_data
 from .synset import SetFileError, SyntheticSet
 
 METHODS = ("dm", "dc", "dsa", "random", "herding", "kcenter", "forgetting")
-DEFAULT_ITERATIONS = {"dm": 1000, "dc": 200, "dsa": 200}
 
 
 class UsageError(ValueError):
@@ -67,6 +63,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-fraction", type=float, default=0.2,
                    help="test share when the folder has no train/ and test/ (default 0.2)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--profile", choices=tuple(OWN_DATA), default="cpu",
+                   help="budget behind the defaults of --iterations, --nets, --epochs (dc_lib.config.OWN_DATA; "
+                        "default cpu: DM K=1000, DC/DSA K=200, 5 nets x 300 epochs)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -78,14 +77,15 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--method", required=True, help=f"one of {', '.join(METHODS)}")
     c.add_argument("--ipc", type=int, required=True, help="images per class")
     c.add_argument("--iterations", type=int, default=None,
-                   help="K outer iterations (default: DM 1000, DC/DSA 200; ignored by selection)")
+                   help="K outer iterations (default: the profile's; herding/kcenter/forgetting: epochs of "
+                        "their feature network; ignored by random)")
     c.add_argument("--arch", default="convnet")
     c.add_argument("--out", required=True, help="output directory")
     e = sub.add_parser("evaluate", help="train fresh networks on a set; compare with random real images")
     e.add_argument("set", help="set file (.pt) written by condense, or the authors' res_*.pt")
     _common(e)
-    e.add_argument("--nets", type=int, default=5)
-    e.add_argument("--epochs", type=int, default=300)
+    e.add_argument("--nets", type=int, default=None, help="networks per set (default: the profile's)")
+    e.add_argument("--epochs", type=int, default=None, help="epochs per network (default: the profile's)")
     e.add_argument("--eval-aug", choices=("dsa", "classic", "none"), default="dsa")
     e.add_argument("--arch", default="convnet")
     e.add_argument("--first-only", action="store_true", help="authors' files: first experiment only")
@@ -106,28 +106,31 @@ def _condense(args) -> int:
     out = _writable(Path(args.out))
     real = _data(args)
     check_class_sizes(real, args.ipc)
+    run: SmallRun = OWN_DATA[args.profile]
     stem = out / f"{real.info.name}_{args.method}_ipc{args.ipc}"
     ckpt = stem.with_suffix(".ckpt")
-    k = args.iterations or DEFAULT_ITERATIONS.get(args.method, 0)
     if args.method == "dm":
         from .distribution_matching import condense_dm
-        synset = condense_dm(real, args.ipc, iterations=k, arch=args.arch, seed=args.seed,
-                             checkpoint_path=ckpt, checkpoint_every=max(1, min(100, k // 10 or 1)),
+        k = args.iterations or run.iterations
+        synset = condense_dm(real, args.ipc, iterations=k, arch=args.arch, seed=args.seed, batch_real=run.batch_real,
+                             checkpoint_path=ckpt, checkpoint_every=max(1, min(run.checkpoint_every, k // 10)),
                              progress=args.progress, keep_checkpoint=True)
     elif args.method in ("dc", "dsa"):
         from .augment import default_strategy
         from .gradient_matching import condense_gm
-        synset = condense_gm(real, args.ipc, iterations=k, arch=args.arch, seed=args.seed,
+        k = args.iterations or run.gm_iterations
+        synset = condense_gm(real, args.ipc, iterations=k, arch=args.arch, seed=args.seed, batch_real=run.batch_real,
                              dsa_strategy=default_strategy(real.info.name) if args.method == "dsa" else None,
-                             checkpoint_path=ckpt, checkpoint_every=max(1, min(10, k // 10 or 1)),
+                             checkpoint_path=ckpt, checkpoint_every=max(1, min(10, k // 10)),
                              progress=args.progress, keep_checkpoint=True)
     else:
         from . import baselines
         if args.method == "random":
             synset = baselines.select_random(real, args.ipc, seed=args.seed)
         else:
-            net, counts = baselines.feature_network(real, epochs=k or 10, seed=args.seed, arch=args.arch,
-                                                    cache=ckpt, progress=args.progress)
+            net, counts = baselines.feature_network(real, epochs=args.iterations or run.feature_epochs,
+                                                    seed=args.seed, arch=args.arch, cache=ckpt,
+                                                    progress=args.progress)
             synset = (baselines.select_herding(real, args.ipc, net, seed=args.seed) if args.method == "herding"
                       else baselines.select_k_center(real, args.ipc, net, seed=args.seed)
                       if args.method == "kcenter" else baselines.select_forgetting(real, args.ipc, counts, args.seed))
@@ -161,38 +164,35 @@ def _authors_sets(path: Path, real, first_only: bool) -> list[SyntheticSet]:
 
 def _evaluate(args) -> int:
     from .augment import CLASSIC, default_strategy
-    from .baselines import select_random
-    from .evaluation import evaluate_set
+    from .comparison import against_random, comparison_rows
+    from .results import ResultStore
 
     path = Path(args.set)
     out = _writable(Path(args.out)) if args.out else None
     real = _data(args)
+    run: SmallRun = OWN_DATA[args.profile]
+    nets, epochs = args.nets or run.nets, args.epochs or run.epochs
     if path.name.startswith("res_"):
         sets = _authors_sets(path, real, args.first_only)
     else:
         sets = [SyntheticSet.load(path)]
     strategy = {"dsa": default_strategy(real.info.name), "classic": CLASSIC, "none": None}[args.eval_aug]
-    rows = []
+    budget = f"nets={nets};epochs={epochs};eval_aug={args.eval_aug}"
     for i, s in enumerate(sets):
         s.check_matches(real, where=str(path))
-        rand = select_random(real, s.ipc, seed=args.seed)
-        for which, cand in (("set", s), ("random", rand)):
-            accs = evaluate_set(cand.images.to(real.device), cand.labels.to(real.device), real, arch=args.arch,
-                                num_nets=args.nets, epochs=args.epochs, strategy=strategy, seed=args.seed,
-                                progress=args.progress)
-            t = torch.tensor(accs, dtype=torch.float64)
-            sd = float(t.std()) if t.numel() > 1 else 0.0
-            print(f"{which} {i}: {100 * float(t.mean()):.2f} ± {100 * sd:.2f} % ({len(accs)} nets)")
-            rows += [{"set_file": str(path), "experiment": i, "dataset": real.info.name, "method": s.method,
-                      "ipc": s.ipc, "which": which, "net_idx": n, "seed": args.seed, "eval_aug": args.eval_aug,
-                      "epochs": args.epochs, "accuracy": a, "dc_lib_version": __version__}
-                     for n, a in enumerate(accs)]
+        accs = against_random(s, real, nets=nets, epochs=epochs, strategy=strategy, seed=args.seed,
+                              arch=args.arch, progress=args.progress)
+        for which, values in accs.items():
+            t = torch.tensor(values, dtype=torch.float64)
+            sd = float(t.std(correction=0)) if t.numel() > 1 else 0.0
+            label = s.method if which == "set" else f"random ({len(values)} draws)"
+            print(f"experiment {i}: {label}: {float(t.mean()):.2f} ± {sd:.2f} % ({len(values)} nets)")
+        if out is not None:
+            rows = comparison_rows(s, accs, table=path.stem, profile=f"cli-{args.profile}", budget=budget,
+                                   data_source=real.source, seed=args.seed, arch=args.arch, set_idx=i)
+            ResultStore(out / "results.csv").append(rows)
     if out is not None:
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-        print(atomic_write(out / "results.csv", lambda tmp: Path(tmp).write_text(buf.getvalue())))
+        print(out / "results.csv")
     return 0
 
 

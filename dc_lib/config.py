@@ -12,6 +12,7 @@ can never pass for a thesis-protocol number.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field, replace
 
 
@@ -250,3 +251,69 @@ def dm_iterations(profile: Profile, dataset: str) -> int:
     if profile.name == "paper" and dataset in ("tinyimagenet",):
         return profile.dm_iterations // 2
     return profile.dm_iterations
+
+
+@dataclass(frozen=True)
+class SmallRun:
+    """The budget of one condense-then-evaluate run: notebook 00 (quickstart), notebook 06 (your
+    own data) and the defaults of the ``dc-lib`` command line.
+
+    Attributes:
+        iterations: K, DM outer iterations (thesis: 20000).
+        gm_iterations: K, DC/DSA outer iterations (thesis: 1000).
+        batch_real: real images per class per iteration (thesis: 256).
+        nets: evaluation networks per set; the random baseline gets as many fresh draws,
+            one network each (thesis: 20 networks on each of 5 sets).
+        epochs: epochs per evaluation network (authors' code: 1000 with DSA augmentation).
+        test_limit: test on the first N test images only (None = the whole test split).
+        feature_epochs: epochs of the network behind herding, k-center and forgetting.
+        checkpoint_every: iterations between checkpoints.
+    """
+
+    iterations: int
+    gm_iterations: int
+    batch_real: int
+    nets: int
+    epochs: int
+    test_limit: int | None = None
+    feature_epochs: int = 10
+    checkpoint_every: int = 100
+
+    def budget(self) -> str:
+        """A compact, stable description stored with every result row."""
+        test = "full" if self.test_limit is None else str(self.test_limit)
+        return (f"K={self.iterations};batch_real={self.batch_real};nets={self.nets};"
+                f"epochs={self.epochs};test={test}")
+
+
+# Quickstart (notebook 00): MNIST, DM at 10 ipc against random real images. ``cpu`` is sized to
+# stay under 5 minutes on 2 cores (README, measured); ``paper`` is the thesis protocol.
+QUICKSTART: dict[str, SmallRun] = {
+    "smoke": SmallRun(iterations=5, gm_iterations=1, batch_real=16, nets=1, epochs=4, test_limit=500,
+                      feature_epochs=1, checkpoint_every=2),
+    "cpu": SmallRun(iterations=200, gm_iterations=20, batch_real=64, nets=3, epochs=100, checkpoint_every=50),
+    "paper": SmallRun(iterations=20000, gm_iterations=1000, batch_real=256, nets=20, epochs=1000,
+                      checkpoint_every=500),
+}
+
+# Your own data (notebook 06 and the ``dc-lib`` defaults, which take ``cpu``).
+OWN_DATA: dict[str, SmallRun] = {
+    "smoke": SmallRun(iterations=5, gm_iterations=1, batch_real=16, nets=1, epochs=5, feature_epochs=1,
+                      checkpoint_every=2),
+    "cpu": SmallRun(iterations=1000, gm_iterations=200, batch_real=64, nets=5, epochs=300, checkpoint_every=100),
+    "paper": SmallRun(iterations=20000, gm_iterations=1000, batch_real=256, nets=20, epochs=1000,
+                      checkpoint_every=500),
+}
+
+
+def small_run(plan: dict[str, SmallRun], profile: str) -> SmallRun:
+    """``plan[profile]`` (``QUICKSTART`` or ``OWN_DATA``); ValueError naming the valid profiles."""
+    if profile not in plan:
+        raise ValueError(f"Unknown profile {profile!r}. Valid profiles: {', '.join(plan)}")
+    return plan[profile]
+
+
+def notebook_profile(name: str) -> str:
+    """The profile a notebook runs: ``$DC_PROFILE`` when set (the test suite sets ``smoke`` so nbval
+    re-executes notebooks whose default is a longer run in seconds), else ``name``."""
+    return os.environ.get("DC_PROFILE") or name

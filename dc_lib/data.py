@@ -31,6 +31,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .checks import positive_int
+
 
 class DatasetNotFoundError(FileNotFoundError):
     """Raised when no source of a dataset exists; the message says how to get it."""
@@ -190,13 +192,15 @@ class RealData:
 
 
 def check_ipc(real: RealData, ipc: int) -> None:
-    """Raise ValueError unless every class has at least ``ipc`` training images."""
-    if int(ipc) < 1:
-        raise ValueError(f"ipc must be a positive integer, got {ipc}")
-    smallest = min(real.class_count(c) for c in range(real.info.num_classes))
-    if ipc > smallest:
-        raise ValueError(f"ipc={ipc} is larger than the smallest class of {real.info.name} "
-                         f"({smallest} training images)")
+    """Raise ValueError unless ``ipc`` is an integer >= 1 and every class has at least ``ipc``
+    training images; the message names each class that is too small."""
+    positive_int("ipc", ipc)
+    names = real.info.class_names()
+    small = [f"{names[c]!r} ({real.class_count(c)})" for c in range(real.info.num_classes)
+             if real.class_count(c) < ipc]
+    if small:
+        raise ValueError(f"ipc={ipc} needs {ipc} training images per class of {real.info.name}; too few in "
+                         f"class {', '.join(small)}; add images or lower ipc")
 
 
 def normalise(x_uint8: np.ndarray, info: DatasetInfo) -> torch.Tensor:

@@ -24,26 +24,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import DATASETS, DatasetInfo, RealData, load_dataset, register_dataset, resolve_path
+from .data import DATASETS, DatasetInfo, RealData, check_ipc, load_dataset, register_dataset, resolve_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
-
-# Budgets per profile for the CLI and notebook 06 (iterations K, evaluation networks/epochs).
-BUDGETS = {
-    "smoke": {"iterations": 5, "nets": 1, "epochs": 5},
-    "full": {"iterations": 1000, "nets": 5, "epochs": 300},
-}
 
 
 class DataInputError(ValueError):
     """Input data that cannot be used; the message names the file or class and what to do."""
-
-
-def budget(profile: str) -> dict:
-    """The budget dict of ``profile`` (``smoke`` or ``full``)."""
-    if profile not in BUDGETS:
-        raise DataInputError(f"unknown profile {profile!r}; valid: {', '.join(BUDGETS)}")
-    return dict(BUDGETS[profile])
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -226,12 +213,9 @@ def load_data(source, name: str | None = None, *, test_fraction: float = 0.2, se
 
 
 def check_class_sizes(real: RealData, ipc: int) -> None:
-    """Raise DataInputError naming every class with fewer than ``ipc`` training images."""
-    if int(ipc) < 1:
-        raise DataInputError(f"ipc must be a positive integer, got {ipc}")
-    names = real.info.class_names()
-    small = [f"{names[c]!r} ({real.class_count(c)})" for c in range(real.info.num_classes)
-             if real.class_count(c) < ipc]
-    if small:
-        raise DataInputError(f"ipc={ipc} needs {ipc} training images per class; too few in class "
-                             + ", ".join(small) + "; add images or lower --ipc")
+    """Raise DataInputError naming every class with fewer than ``ipc`` training images
+    (:func:`dc_lib.data.check_ipc`, as the error type of bad input)."""
+    try:
+        check_ipc(real, ipc)
+    except ValueError as err:
+        raise DataInputError(str(err)) from None

@@ -46,3 +46,28 @@ def test_a_chapter_plan_can_give_its_dsa_sets_their_own_iterations_above_one_ima
     assert gm_iterations(cpu, 10, "dsa", 4) == cpu.chapter4.dsa_iterations_multi != gm_iterations(cpu, 10)
     assert gm_iterations(cpu, 10, "dc", 4) == gm_iterations(cpu, 10, "dsa", 3) == gm_iterations(cpu, 10)
     assert gm_iterations(cpu, 1, "dsa", 4) == cpu.gm_iterations
+
+
+def test_small_runs_exist_for_the_three_profiles_and_say_their_budget():
+    from dc_lib.config import OWN_DATA, QUICKSTART, small_run
+
+    for plan in (QUICKSTART, OWN_DATA):
+        assert set(plan) == {"smoke", "cpu", "paper"}
+        assert small_run(plan, "paper").iterations == 20000 and small_run(plan, "paper").nets == 20
+    assert small_run(QUICKSTART, "cpu").budget().startswith("K=200;")
+
+
+def test_an_unknown_small_run_profile_lists_the_valid_ones():
+    from dc_lib.config import QUICKSTART, small_run
+
+    with pytest.raises(ValueError, match="Valid profiles: smoke, cpu, paper"):
+        small_run(QUICKSTART, "fast")
+
+
+def test_dc_profile_in_the_environment_overrides_a_notebook_default(monkeypatch):
+    from dc_lib.config import notebook_profile
+
+    monkeypatch.delenv("DC_PROFILE", raising=False)
+    assert notebook_profile("cpu") == "cpu"
+    monkeypatch.setenv("DC_PROFILE", "smoke")
+    assert notebook_profile("cpu") == "smoke"

@@ -55,11 +55,6 @@ def test_sample_class_returns_only_that_class_and_repeats_with_the_seed(tiny_rea
     assert all(any(torch.equal(img, m) for m in members) for img in a)
 
 
-def test_ipc_larger_than_a_class_is_rejected(tiny_real):
-    with pytest.raises(ValueError, match="larger than the smallest class"):
-        check_ipc(tiny_real, 13)
-
-
 def test_every_dataset_has_the_authors_normalisation_constants():
     assert DATASETS["mnist"].mean == (0.1307,) and DATASETS["cifar10"].std == (0.2023, 0.1994, 0.2010)
     assert all(len(d.mean) == d.channel == len(d.std) for d in DATASETS.values())
@@ -71,3 +66,14 @@ def test_lossy_cifar10_copy_is_flagged():
 
     _, source, note = load_arrays("cifar10", SHARED_DATA)
     assert source.endswith("cifar10_jpeg.npz") and "lossy" in note
+
+
+def test_an_ipc_above_a_class_size_names_every_class_too_small(tiny_real):
+    with pytest.raises(ValueError, match=r"too few in class '0' \(12\), '1' \(12\)"):
+        check_ipc(tiny_real, 13)
+
+
+def test_an_ipc_that_is_not_a_positive_integer_is_refused(tiny_real):
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="ipc must be an integer >= 1"):
+            check_ipc(tiny_real, bad)

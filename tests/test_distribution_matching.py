@@ -69,7 +69,7 @@ def test_noise_initialisation_is_gaussian_and_seeded(tiny_real):
 
 
 def test_ipc_larger_than_a_class_stops_with_a_message(tiny_real):
-    with pytest.raises(ValueError, match="ipc=50 is larger than the smallest class"):
+    with pytest.raises(ValueError, match="ipc=50 needs 50 training images per class.*too few in class"):
         condense_dm(tiny_real, 50, iterations=1, **SMALL)
 
 
