@@ -55,6 +55,9 @@ class Runner:
         self.store = ResultStore(self.out_dir / "results.csv")
         self.reuse = [ResultStore(Path(d) / "results.csv") for d in reuse_from]
         self._data: dict[str, RealData | str] = {}
+        # Cells whose data was missing, per table: every table lists them as "data not available",
+        # also tables whose notebook cell passes no not-run list of its own (tables.write_table).
+        self.unavailable: dict[str, list[Cell]] = {}
 
     # -- data -------------------------------------------------------------------------------
     def data(self, dataset: str) -> RealData | None:
@@ -65,6 +68,8 @@ class Runner:
                 self._data[name] = load_dataset(name, self.data_root, self.device)
             except DatasetNotFoundError as err:
                 self._data[name] = str(err)
+                # Once per dataset, so a run without its data says where it looked (the message lists it).
+                print(f"{name}: data not available. {err}")
         value = self._data[name]
         return value if isinstance(value, RealData) else None
 
@@ -231,6 +236,8 @@ class Runner:
             raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
         real = self.data(cell.dataset)
         if real is None:
+            if cell not in self.unavailable.setdefault(cell.table, []):
+                self.unavailable[cell.table].append(cell)
             return "data not available"
         p = self.profile
         num_sets = 1 if cell.method == "whole" else p.num_sets

@@ -12,8 +12,19 @@ import pandas as pd
 from .synset import SyntheticSet
 
 
+def _skip(what: str, why: str) -> None:
+    """Say why a figure is not drawn: a run without some dataset's data must still finish (and say so)."""
+    print(f"{what} skipped: {why}")
+
+
 def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10):
-    """One panel per set: rows are classes, columns images (image space)."""
+    """One panel per set: rows are classes, columns images (image space).
+
+    No sets (their data is not available): prints why and returns None, which ``save_figure`` skips.
+    """
+    if not sets:
+        _skip("Figure", "no synthetic sets to draw (their datasets' data is not available; see the tables)")
+        return None
     fig, axes = plt.subplots(1, len(sets), figsize=(5 * len(sets), 5), squeeze=False)
     for ax, syn in zip(axes[0], sets):
         grid = syn.grid(max_per_class).permute(1, 2, 0).numpy()
@@ -25,7 +36,14 @@ def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10):
 
 
 def plot_accuracy_vs_ipc(summary: pd.DataFrame, title: str = ""):
-    """Mean ± std test accuracy against images per class, one line per method; thesis points as crosses."""
+    """Mean ± std test accuracy against images per class, one line per method; thesis points as crosses.
+
+    An empty summary (no results: data not available): prints why and returns None (see ``plot_synsets``).
+    """
+    if summary is None or not len(summary):
+        _skip(title or "Figure",
+              "no results to plot (the data of its cells is not available; see the table)")
+        return None
     fig, ax = plt.subplots(figsize=(6, 4))
     for method, g in summary.groupby("method"):
         g = g.sort_values("ipc")
@@ -44,8 +62,33 @@ def plot_accuracy_vs_ipc(summary: pd.DataFrame, title: str = ""):
     return fig
 
 
-def save_figure(fig, path: str | os.PathLike) -> Path:
+def plot_accuracy_bars(summary: pd.DataFrame, title: str = ""):
+    """One bar per method (mean test accuracy, %), std as error bars and the thesis mean as a cross;
+    ``summary`` as written by :func:`dc_lib.results.summarise` (one row per method)."""
+    fig, ax = plt.subplots(figsize=(1.6 + 1.4 * max(len(summary), 1), 3.6))
+    names = [f"{r.method}\n{r.ipc} img/cls" for r in summary.itertuples()]
+    ax.bar(names, summary["mean"], yerr=summary["std"], capsize=4, color=["C0", "C7", "C1", "C2"][:len(summary)])
+    if "thesis_mean" in summary and summary["thesis_mean"].notna().any():
+        ax.scatter(names, summary["thesis_mean"], marker="x", s=70, color="k", zorder=3, label="thesis")
+        ax.legend(loc="lower right")
+    for x, m in zip(names, summary["mean"]):
+        ax.annotate(f"{m:.1f}", (x, m), ha="center", va="bottom", xytext=(0, 3), textcoords="offset points")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, path: str | os.PathLike) -> Path | None:
+    """Write ``fig`` to ``path`` (PNG). ``fig`` None (a plot with nothing to draw) writes nothing and removes
+    the figure of an earlier run, which would otherwise stand beside tables that no longer match it."""
     path = Path(path)
+    if fig is None:
+        if path.is_file():
+            path.unlink()
+            print(f"{path} not written (nothing to draw); removed the earlier run's figure")
+        return None
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     return path

@@ -30,6 +30,10 @@ COLUMNS = ["chapter", "table", "dataset", "ipc", "method", "condense_arch", "eva
 KEY = ["table", "dataset", "ipc", "method", "condense_arch", "eval_arch", "setting", "set_idx", "profile"]
 GROUP = ["table", "dataset", "ipc", "method", "condense_arch", "eval_arch", "setting"]
 
+# One row per table cell (``summarise``).
+SUMMARY_COLUMNS = [*GROUP, "profile", "budget", "n", "sets", "mean", "std", "thesis_mean", "thesis_std",
+                   "thesis_table", "diff", "note"]
+
 _TEXT = ["table", "dataset", "method", "condense_arch", "eval_arch", "setting", "profile", "budget",
          "data_source", "note", "dc_lib_version"]
 _DTYPES = {**{c: str for c in _TEXT}, "chapter": int, "ipc": int, "set_idx": int, "net_idx": int, "seed": int,
@@ -229,8 +233,8 @@ def summarise(results: pd.DataFrame, thesis: pd.DataFrame | None = None) -> pd.D
     """Mean and std (population std, as the authors' ``np.std``) per table cell, beside the thesis."""
     thesis = load_thesis() if thesis is None else thesis
     df = results[results.metric == "test_acc"]
-    if not len(df):
-        return pd.DataFrame()
+    if not len(df):  # keep the columns: the summary CSV of a run without data still has its header
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
     out = []
     for keys, g in df.groupby(GROUP + ["profile", "budget"], sort=False):
         rec = dict(zip(GROUP + ["profile", "budget"], keys))
@@ -242,7 +246,7 @@ def summarise(results: pd.DataFrame, thesis: pd.DataFrame | None = None) -> pd.D
                    diff=values.mean() - mean if not math.isnan(mean) else math.nan,
                    note="; ".join(sorted({n for n in g.note if n})))
         out.append(rec)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
 
 
 def _pm(mean: float, std: float) -> str:

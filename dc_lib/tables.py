@@ -55,6 +55,8 @@ def profile_line(runner: Runner, evaluation: str, chapter: int | None = None) ->
 
 def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str, evaluation: str) -> str:
     """Write a table's tidy rows (CSV), its summary (CSV + markdown); return the markdown table."""
+    listed = {cell for cell, _ in not_run}
+    not_run = [*not_run, *((c, "data not available") for c in runner.unavailable.get(table, ()) if c not in listed)]
     rows = runner.rows(table)
     atomic_write(runner.out_dir / f"table_{table}_rows.csv", lambda tmp: rows.to_csv(tmp, index=False))
     chapter = int(rows.chapter.iloc[0]) if len(rows) else None
