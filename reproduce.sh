@@ -33,15 +33,22 @@ table_*_summary.csv, results.csv, figure_*.png, synsets/). Exit status is non-ze
 USAGE
 }
 
-chapter="" profile="cpu" device="auto" data_root="${DC_DATA_ROOT:-}"
+# Every usage mistake is one line on stderr and exit 2, before anything is created.
+die() { echo "error: $*" >&2; exit 2; }
+need_value() { [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value (./reproduce.sh --help)"; }
+
+chapter="" profile="cpu" device="auto" data_root="${DC_DATA_ROOT:-}" data_root_from="DC_DATA_ROOT"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
-    --profile) profile="${2:?--profile needs a value}"; shift 2 ;;
-    --device) device="${2:?--device needs a value}"; shift 2 ;;
-    --data-root) data_root="${2:?--data-root needs a value}"; shift 2 ;;
-    chapter*) chapter="$1"; shift ;;
-    *) echo "error: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+    --profile) need_value "$@"; profile="$2"; shift 2 ;;
+    --device) need_value "$@"; device="$2"; shift 2 ;;
+    --data-root) need_value "$@"; data_root="$2"; data_root_from="--data-root"; shift 2 ;;
+    --profile=*|--device=*|--data-root=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
+    chapter*)
+      [[ -z "$chapter" ]] || die "name one chapter, not '$chapter' and '$1' (run ./reproduce.sh once per chapter)"
+      chapter="$1"; shift ;;
+    *) die "unknown argument '$1' (./reproduce.sh --help)" ;;
   esac
 done
 
@@ -49,24 +56,41 @@ case "$chapter" in
   chapter3) notebook="03_gradient_matching" ;;
   chapter4) notebook="04_siamese_augmentation" ;;
   chapter5) notebook="05_distribution_matching" ;;
-  "") echo "error: name a chapter" >&2; usage >&2; exit 2 ;;
-  *) echo "error: unknown chapter '$chapter' (available: chapter3, chapter4, chapter5)" >&2; exit 2 ;;
+  "") die "name a chapter: chapter3, chapter4 or chapter5 (./reproduce.sh --help)" ;;
+  *) die "unknown chapter '$chapter' (available: chapter3, chapter4, chapter5)" ;;
 esac
-case "$profile" in smoke|cpu|paper) ;; *) echo "error: unknown profile '$profile' (smoke, cpu, paper)" >&2; exit 2 ;; esac
-case "$device" in auto|cpu|cuda) ;; *) echo "error: unknown device '$device' (auto, cpu, cuda)" >&2; exit 2 ;; esac
+case "$profile" in smoke|cpu|paper) ;; *) die "unknown profile '$profile' (smoke, cpu, paper)" ;; esac
+case "$device" in auto|cpu|cuda) ;; *) die "unknown device '$device' (auto, cpu, cuda)" ;; esac
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-out="$root/results/$chapter/$profile"
-mkdir -p "$out"
+# The data root, absolute: the notebook kernel runs in notebooks/, where a relative path would point
+# elsewhere. One that was named must exist; the default ./data may not yet (torchvision fills it online).
+if [[ -n "$data_root" ]]; then
+  [[ -e "$data_root" ]] || die "data root '$data_root' ($data_root_from) does not exist"
+  [[ -d "$data_root" ]] || die "data root '$data_root' ($data_root_from) is not a directory"
+  data_root="$(cd "$data_root" && pwd)"
+else
+  data_root="$PWD/data"
+fi
+export DC_DATA_ROOT="$data_root"
+
 if ! python -c "import dc_lib, papermill" 2>/dev/null; then
   echo "error: dc_lib or papermill is not importable; set up the environment first (README: Setup)" >&2
   exit 3
 fi
+if [[ "$device" == cuda ]] && ! python -c "import sys, torch; sys.exit(not torch.cuda.is_available())" 2>/dev/null; then
+  die "--device cuda, but CUDA is not available to this Python's torch; use --device cpu (or auto)"
+fi
 
-args=(-k python3 --cwd "$root/notebooks" -p PROFILE "$profile" -p DEVICE "$device" -p RESULTS_DIR "$root/results")
-[[ -n "$data_root" ]] && args+=(-p DATA_ROOT "$(cd "$data_root" && pwd)")
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+out="$root/results/$chapter/$profile"
+mkdir -p "$out"
+args=(-k python3 --cwd "$root/notebooks" -p PROFILE "$profile" -p DEVICE "$device" -p RESULTS_DIR "$root/results"
+      -p DATA_ROOT "$data_root")
 
-echo "Running $chapter ($notebook) with profile=$profile device=$device -> $out"
+echo "Running $chapter ($notebook) with profile=$profile device=$device data root=$data_root -> $out"
 start=$(date +%s)
 python -m papermill "$root/notebooks/$notebook.ipynb" "$out/$notebook.ipynb" "${args[@]}"
 echo "Done in $(( $(date +%s) - start )) s. Tables: $out/table_*.md  Figures: $out/figure_*.png"
+if grep -qs "data not available" "$out"/table_*.md; then
+  echo "Some cells read 'data not available': their datasets are not in $data_root (see the tables for which)."
+fi
