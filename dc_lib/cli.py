@@ -14,11 +14,11 @@ from pathlib import Path
 import torch
 
 from . import __version__
+from .condense import METHODS
 from .config import OWN_DATA, SmallRun
 from .own_data import DataInputError, check_class_sizes, load_data
 from .synset import SetFileError, SyntheticSet
 
-METHODS = ("dm", "dc", "dsa", "random", "herding", "kcenter", "forgetting")
 
 
 class UsageError(ValueError):
@@ -97,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _condense(args) -> int:
+    from .condense import condense_to
     from .models import NETWORKS
 
     if args.method not in METHODS:
@@ -106,41 +107,10 @@ def _condense(args) -> int:
     out = _writable(Path(args.out))
     real = _data(args)
     check_class_sizes(real, args.ipc)
-    run: SmallRun = OWN_DATA[args.profile]
-    stem = out / f"{real.info.name}_{args.method}_ipc{args.ipc}"
-    ckpt = stem.with_suffix(".ckpt")
-    if args.method == "dm":
-        from .distribution_matching import condense_dm
-        k = args.iterations or run.iterations
-        synset = condense_dm(real, args.ipc, iterations=k, arch=args.arch, seed=args.seed, batch_real=run.batch_real,
-                             checkpoint_path=ckpt, checkpoint_every=max(1, min(run.checkpoint_every, k // 10)),
-                             progress=args.progress, keep_checkpoint=True)
-    elif args.method in ("dc", "dsa"):
-        from .augment import default_strategy
-        from .gradient_matching import condense_gm
-        k = args.iterations or run.gm_iterations
-        synset = condense_gm(real, args.ipc, iterations=k, arch=args.arch, seed=args.seed, batch_real=run.batch_real,
-                             dsa_strategy=default_strategy(real.info.name) if args.method == "dsa" else None,
-                             checkpoint_path=ckpt, checkpoint_every=max(1, min(10, k // 10)),
-                             progress=args.progress, keep_checkpoint=True)
-    else:
-        from . import baselines
-        if args.method == "random":
-            synset = baselines.select_random(real, args.ipc, seed=args.seed)
-        else:
-            net, counts = baselines.feature_network(real, epochs=args.iterations or run.feature_epochs,
-                                                    seed=args.seed, arch=args.arch, cache=ckpt,
-                                                    progress=args.progress)
-            synset = (baselines.select_herding(real, args.ipc, net, seed=args.seed) if args.method == "herding"
-                      else baselines.select_k_center(real, args.ipc, net, seed=args.seed)
-                      if args.method == "kcenter" else baselines.select_forgetting(real, args.ipc, counts, args.seed))
-    synset.class_names = real.info.class_names()
-    synset.config = {**synset.config, "cli": {k2: str(v) for k2, v in vars(args).items()}}
-    path = synset.save(stem.with_suffix(".pt"))
-    synset.save_png(stem.with_suffix(".png"))
-    if args.method in ("dm", "dc", "dsa"):
-        # Only now is the set safe on disk; until here the checkpoint is its only copy.
-        ckpt.unlink(missing_ok=True)
+    path = out / f"{real.info.name}_{args.method}_ipc{args.ipc}.pt"
+    condense_to(path, real, args.method, args.ipc, OWN_DATA[args.profile], iterations=args.iterations,
+                arch=args.arch, seed=args.seed, progress=args.progress,
+                extra_config={"cli": {k: str(v) for k, v in vars(args).items()}})
     print(path)
     return 0
 

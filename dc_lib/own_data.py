@@ -219,3 +219,35 @@ def check_class_sizes(real: RealData, ipc: int) -> None:
         check_ipc(real, ipc)
     except ValueError as err:
         raise DataInputError(str(err)) from None
+
+def export_image_folder(name: str, folder: str | os.PathLike, *, root: str | os.PathLike | None = None,
+                        per_class: int | None = None) -> Path:
+    """Write a known dataset (e.g. ``usps``) as PNG files, ``folder/{train,test}/<class>/<n>.png``.
+
+    The route a student's own images take, with a dataset at hand (notebook 06). ``per_class``
+    keeps the first N training and N // 4 test images of each class (None: all). An existing
+    ``folder`` is kept as it is; the files are written to a temporary sibling folder and renamed
+    at the end, so an interrupted export leaves no half-written dataset behind.
+    """
+    from PIL import Image
+
+    from .data import canonical_name, load_arrays
+
+    folder = resolve_path(folder)
+    if folder.is_dir():
+        return folder
+    arrays, _, _ = load_arrays(name, root)
+    classes = DATASETS[canonical_name(name)].class_names()
+    tmp = folder.with_name(folder.name + ".partial")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    for split, limit in (("train", per_class), ("test", None if per_class is None else max(1, per_class // 4))):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        for c, cname in enumerate(classes):
+            (tmp / split / cname).mkdir(parents=True)
+            for n, i in enumerate(np.flatnonzero(y == c)[:limit]):
+                Image.fromarray(x[i]).save(tmp / split / cname / f"{n:05d}.png")
+    tmp.rename(folder)
+    return folder

@@ -77,10 +77,6 @@ def pytest_sessionstart(session):
     if session.config.getoption("nbval", default=False) or session.config.getoption("nbval_lax", default=False):
         import shutil
 
-        # Notebooks whose default is a longer run (the quickstart) take smoke budgets under nbval;
-        # the kernels inherit this environment (dc_lib.config.notebook_profile).
-        os.environ["DC_PROFILE"] = "smoke"
-
         for smoke in (Path(__file__).resolve().parents[1] / "results").glob("*/smoke"):
             shutil.rmtree(smoke)
 
