@@ -7,9 +7,11 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-Usage: ./reproduce.sh CHAPTER [--profile smoke|cpu|paper] [--device auto|cpu|cuda] [--data-root DIR]
+Usage: ./reproduce.sh NAME [--profile smoke|cpu|paper] [--device auto|cpu|cuda] [--data-root DIR]
 
-Chapters:
+Names:
+  quickstart DM at 10 images per class on MNIST against random real images (cpu: ~4 min)
+             notebook: notebooks/00_quickstart.ipynb
   chapter3   gradient matching (DC) and coreset baselines: Tables 3.1, 3.2, A.T2-A.T8,
              Figures 3.2, 3.3; notebook: notebooks/03_gradient_matching.ipynb
   chapter4   differentiable Siamese augmentation (DSA): Tables 4.1-4.5 (4.2: CIFAR100),
@@ -17,6 +19,8 @@ Chapters:
              (reuses chapter 3's coreset and DC rows of the same profile when they exist)
   chapter5   distribution matching (DM): Tables 5.1, 5.2, Figures 5.2, 5.5
              notebook: notebooks/05_distribution_matching.ipynb
+  own_data   a folder of images condensed and evaluated (a USPS demo folder; cpu: ~10 min)
+             notebook: notebooks/06_your_own_data.ipynb
 
 Profiles:
   smoke   seconds; checks that everything runs (numbers are meaningless)
@@ -45,7 +49,7 @@ while [[ $# -gt 0 ]]; do
     --device) need_value "$@"; device="$2"; shift 2 ;;
     --data-root) need_value "$@"; data_root="$2"; data_root_from="--data-root"; shift 2 ;;
     --profile=*|--device=*|--data-root=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
-    chapter*)
+    chapter*|quickstart|own_data)
       [[ -z "$chapter" ]] || die "name one chapter, not '$chapter' and '$1' (run ./reproduce.sh once per chapter)"
       chapter="$1"; shift ;;
     *) die "unknown argument '$1' (./reproduce.sh --help)" ;;
@@ -56,8 +60,10 @@ case "$chapter" in
   chapter3) notebook="03_gradient_matching" ;;
   chapter4) notebook="04_siamese_augmentation" ;;
   chapter5) notebook="05_distribution_matching" ;;
-  "") die "name a chapter: chapter3, chapter4 or chapter5 (./reproduce.sh --help)" ;;
-  *) die "unknown chapter '$chapter' (available: chapter3, chapter4, chapter5)" ;;
+  quickstart) notebook="00_quickstart" ;;
+  own_data) notebook="06_your_own_data" ;;
+  "") die "name a chapter: quickstart, chapter3, chapter4, chapter5 or own_data (./reproduce.sh --help)" ;;
+  *) die "unknown chapter '$chapter' (available: quickstart, chapter3, chapter4, chapter5, own_data)" ;;
 esac
 case "$profile" in smoke|cpu|paper) ;; *) die "unknown profile '$profile' (smoke, cpu, paper)" ;; esac
 case "$device" in auto|cpu|cuda) ;; *) die "unknown device '$device' (auto, cpu, cuda)" ;; esac
@@ -87,6 +93,9 @@ mkdir -p "$out"
 args=(-k python3 --cwd "$root/notebooks" -p PROFILE "$profile" -p DEVICE "$device" -p RESULTS_DIR "$root/results"
       -p DATA_ROOT "$data_root")
 
+# The notebooks whose default is a longer run read their profile from DC_PROFILE when it is set
+# (dc_lib.config.notebook_profile); an inherited value must not override --profile.
+export DC_PROFILE="$profile"
 echo "Running $chapter ($notebook) with profile=$profile device=$device data root=$data_root -> $out"
 start=$(date +%s)
 python -m papermill "$root/notebooks/$notebook.ipynb" "$out/$notebook.ipynb" "${args[@]}"
