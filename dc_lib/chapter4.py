@@ -146,6 +146,9 @@ def figure_4_2_sets(runner: Runner, datasets=None, ipc: int | None = None) -> li
             if runner.data(d) is not None]
 
 
+HISTOGRAM_COLUMNS = ["dataset", "ipc", "set", "side", "bin_low", "bin_high", "count"]
+
+
 def figure_4_5(runner: Runner, dataset: str | None = None, ipc: int | None = None, bins: int = 60) -> pd.DataFrame:
     """Histograms of per-class gradient magnitudes, real vs synthetic, for the DC and the DSA set.
 
@@ -159,6 +162,10 @@ def figure_4_5(runner: Runner, dataset: str | None = None, ipc: int | None = Non
     real = runner.data(dataset)
     edges = np.logspace(-10, 0, bins + 1)
     rows = []
+    if real is None:  # no data, no sets: an empty histogram (header only), which the plot skips
+        hist = pd.DataFrame(columns=HISTOGRAM_COLUMNS)
+        atomic_write(runner.out_dir / "figure_4.5_histogram.csv", lambda tmp: hist.to_csv(tmp, index=False))
+        return hist
     for method in ("dc", "dsa"):
         syn = runner.synset(_cell("4.1", dataset, ipc, method))
         gen = make_generator(derive_seed(runner.seed, "figure 4.5", method))
@@ -171,7 +178,7 @@ def figure_4_5(runner: Runner, dataset: str | None = None, ipc: int | None = Non
             counts, _ = np.histogram(values.clamp_min(edges[0]).numpy(), bins=edges)
             rows += [{"dataset": dataset, "ipc": ipc, "set": method, "side": side, "bin_low": lo, "bin_high": hi,
                       "count": int(n)} for lo, hi, n in zip(edges[:-1], edges[1:], counts)]
-    hist = pd.DataFrame(rows)
+    hist = pd.DataFrame(rows, columns=HISTOGRAM_COLUMNS)
     atomic_write(runner.out_dir / "figure_4.5_histogram.csv", lambda tmp: hist.to_csv(tmp, index=False))
     return hist
 
@@ -185,6 +192,8 @@ def figure_4_6(runner: Runner, snapshots: int = 6) -> tuple[dict[str, torch.Tens
     """
     dataset, ipc, iterations = runner.profile.chapter4.evolution
     real = runner.data(dataset)
+    if real is None:  # the figure is skipped (plotting.plot_evolution says why)
+        return {}, []
     keep = sorted({0, *np.unique(np.geomspace(1, iterations, snapshots - 1).astype(int)).tolist()})
     out = {}
     for init in ("noise", "real"):

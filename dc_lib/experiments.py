@@ -19,7 +19,7 @@ import torch
 from .augment import CLASSIC, default_strategy
 from .baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
 from .config import Profile, dm_iterations, gm_iterations
-from .data import DatasetNotFoundError, RealData, canonical_name, load_dataset
+from .data import DATASETS, DatasetInfo, DatasetNotFoundError, RealData, canonical_name, load_dataset
 from .distribution_matching import condense_dm, condense_mmd_pixels
 from .evaluation import evaluate_set, evaluate_whole_dataset
 from .gradient_matching import condense_gm, gm_method
@@ -72,6 +72,11 @@ class Runner:
                 print(f"{name}: data not available. {err}")
         value = self._data[name]
         return value if isinstance(value, RealData) else None
+
+    @staticmethod
+    def info(dataset: str) -> DatasetInfo:
+        """What is known of a dataset without its data (shape, classes, normalisation)."""
+        return DATASETS[canonical_name(dataset)]
 
     def missing(self, dataset: str) -> str:
         """Why a dataset is unavailable ('' if it is available)."""

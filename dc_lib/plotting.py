@@ -95,7 +95,15 @@ def save_figure(fig, path: str | os.PathLike) -> Path | None:
 
 
 def plot_gradient_histograms(hist: pd.DataFrame, title: str = ""):
-    """Figure 4.5: one panel per set (DC, DSA), real and synthetic gradient-magnitude histograms (log x)."""
+    """Figure 4.5: one panel per set (DC, DSA), real and synthetic gradient-magnitude histograms (log x).
+
+    The title gets the histogram's dataset and ipc appended. An empty histogram (data not available):
+    prints why and returns None (see ``plot_synsets``).
+    """
+    if not len(hist):
+        _skip(title or "Figure", "no gradient histogram (the data of its sets is not available)")
+        return None
+    title = f"{title}: {hist.dataset.iloc[0]}, {hist.ipc.iloc[0]} ipc" if "dataset" in hist else title
     sets = list(dict.fromkeys(hist["set"]))
     fig, axes = plt.subplots(1, len(sets), figsize=(5 * len(sets), 3.5), squeeze=False, sharey=True)
     for ax, name in zip(axes[0], sets):
@@ -116,8 +124,13 @@ def plot_evolution(frames: dict, iterations: list[int], mean, std, image_idx: in
     """Figure 4.6: one row per initialisation, one column per snapshot of synthetic image ``image_idx``.
 
     ``frames[init]`` is ``(snapshots, N, C, H, W)`` in normalised space; ``mean``/``std`` per channel.
+    No frames (data not available): prints why and returns None (see ``plot_synsets``).
     """
     import torch
+
+    if not frames or not iterations:
+        _skip("Figure", "no snapshots to draw (the data of the run is not available)")
+        return None
 
     fig, axes = plt.subplots(len(frames), len(iterations), figsize=(1.6 * len(iterations), 1.8 * len(frames)),
                              squeeze=False)

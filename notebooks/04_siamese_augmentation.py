@@ -147,7 +147,7 @@ print(chapter4.write_table(runner, "4.5", summary_4_5, not_run_4_5, "Table 4.5: 
 
 # %%
 hist = chapter4.figure_4_5(runner)
-fig = plot_gradient_histograms(hist, f"Figure 4.5 ({profile.name}): {hist.dataset.iloc[0]}, {hist.ipc.iloc[0]} ipc")
+fig = plot_gradient_histograms(hist, f"Figure 4.5 ({profile.name})")
 save_figure(fig, out_dir / "figure_4.5.png")
 plt.show()
 
@@ -159,7 +159,7 @@ plt.show()
 # %%
 if profile.chapter4.evolution:
     frames, iterations = chapter4.figure_4_6(runner)
-    info = runner.data(profile.chapter4.evolution[0]).info
+    info = runner.info(profile.chapter4.evolution[0])
     fig = plot_evolution(frames, iterations, info.mean, info.std)
     save_figure(fig, out_dir / "figure_4.6.png")
     plt.show()

@@ -5,10 +5,11 @@ notebook in matplotlib's "Number of columns must be a positive integer, not 0"."
 import pandas as pd
 import pytest
 
-from dc_lib import chapter5
+from dc_lib import chapter4, chapter5
 from dc_lib.config import get_profile
 from dc_lib.experiments import Runner
-from dc_lib.plotting import plot_accuracy_vs_ipc, plot_synsets, save_figure
+from dc_lib.plotting import (plot_accuracy_vs_ipc, plot_evolution, plot_gradient_histograms, plot_synsets,
+                             save_figure)
 from dc_lib.results import SUMMARY_COLUMNS, summarise
 
 
@@ -59,3 +60,14 @@ def test_the_missing_dataset_is_reported_once_with_where_it_looked(empty_runner,
     empty_runner.data("mnist")
     out = capsys.readouterr().out
     assert out.count("mnist: data not available") == 1 and str(empty_runner.data_root) in out
+
+
+def test_chapter_4_figures_without_data_are_skipped_saying_why(empty_runner, capsys):
+    hist = chapter4.figure_4_5(empty_runner)
+    assert not len(hist) and (empty_runner.out_dir / "figure_4.5_histogram.csv").read_text().startswith("dataset,")
+    assert plot_gradient_histograms(hist, "Figure 4.5") is None
+    frames, iterations = chapter4.figure_4_6(empty_runner)
+    info = empty_runner.info(empty_runner.profile.chapter4.evolution[0])  # known without the data
+    assert plot_evolution(frames, iterations, info.mean, info.std) is None
+    out = capsys.readouterr().out
+    assert "Figure 4.5 skipped: no gradient histogram" in out and "skipped: no snapshots to draw" in out
