@@ -21,6 +21,8 @@ Names:
              notebook: notebooks/05_distribution_matching.ipynb
   own_data   a folder of images condensed and evaluated (a USPS demo folder; cpu: ~10 min)
              notebook: notebooks/06_your_own_data.ipynb
+  continual  continual learning with condensed memories: E2E/EEIL (Figs. 3.4, 4.3) and GDumb
+             (Figs. 5.6, 5.7); cpu: substitute streams; notebook: notebooks/07_continual_learning.ipynb
 
 Profiles:
   smoke   seconds; checks that everything runs (numbers are meaningless)
@@ -49,7 +51,7 @@ while [[ $# -gt 0 ]]; do
     --device) need_value "$@"; device="$2"; shift 2 ;;
     --data-root) need_value "$@"; data_root="$2"; data_root_from="--data-root"; shift 2 ;;
     --profile=*|--device=*|--data-root=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
-    chapter*|quickstart|own_data)
+    chapter*|quickstart|own_data|continual)
       [[ -z "$chapter" ]] || die "name one chapter, not '$chapter' and '$1' (run ./reproduce.sh once per chapter)"
       chapter="$1"; shift ;;
     *) die "unknown argument '$1' (./reproduce.sh --help)" ;;
@@ -62,8 +64,9 @@ case "$chapter" in
   chapter5) notebook="05_distribution_matching" ;;
   quickstart) notebook="00_quickstart" ;;
   own_data) notebook="06_your_own_data" ;;
-  "") die "name a chapter: quickstart, chapter3, chapter4, chapter5 or own_data (./reproduce.sh --help)" ;;
-  *) die "unknown chapter '$chapter' (available: quickstart, chapter3, chapter4, chapter5, own_data)" ;;
+  continual) notebook="07_continual_learning" ;;
+  "") die "name a chapter: quickstart, chapter3, chapter4, chapter5, own_data or continual (./reproduce.sh --help)" ;;
+  *) die "unknown chapter '$chapter' (available: quickstart, chapter3, chapter4, chapter5, own_data, continual)" ;;
 esac
 case "$profile" in smoke|cpu|paper) ;; *) die "unknown profile '$profile' (smoke, cpu, paper)" ;; esac
 case "$device" in auto|cpu|cuda) ;; *) die "unknown device '$device' (auto, cpu, cuda)" ;; esac

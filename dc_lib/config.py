@@ -306,6 +306,65 @@ OWN_DATA: dict[str, SmallRun] = {
 }
 
 
+@dataclass(frozen=True)
+class ContinualPlan:
+    """Which continual-learning runs a profile makes (notebook 07, :mod:`dc_lib.continual`), and their
+    budgets as ``(field, value)`` pairs over ``EEILConfig`` / ``GDumbConfig``'s thesis defaults.
+
+    Attributes:
+        eeil_stream: the task-incremental stream (thesis: svhn, mnist, usps).
+        eeil_methods, eeil_kd: memories and KD settings run (thesis Fig. 4.3: herding, DC, DSA; KD yes/no).
+        eeil_budget: overrides of EEILConfig (iterations, runs ...).
+        gdumb_datasets: datasets joined into one class space (thesis: cifar100 alone).
+        gdumb_steps, gdumb_methods: splits and memories run (thesis: 5 and 10; random, herding, DSA, DM).
+        gdumb_budget: overrides of GDumbConfig.
+        train_per_class: keep only the first N training images of each class of every dataset
+            (smoke: seconds); None = all.
+    """
+
+    eeil_stream: tuple[str, ...]
+    eeil_methods: tuple[str, ...]
+    eeil_kd: tuple[bool, ...]
+    eeil_budget: tuple[tuple[str, object], ...]
+    gdumb_datasets: tuple[str, ...]
+    gdumb_steps: tuple[int, ...]
+    gdumb_methods: tuple[str, ...]
+    gdumb_budget: tuple[tuple[str, object], ...]
+    train_per_class: int | None = None
+
+    def budget(self, protocol: str) -> str:
+        """The overrides of ``protocol`` (``eeil`` or ``gdumb``) as stored with every row."""
+        pairs = (self.eeil_budget if protocol == "eeil" else self.gdumb_budget)
+        pairs += ((("train_per_class", self.train_per_class),) if self.train_per_class else ())
+        return ";".join(f"{k}={v}" for k, v in pairs) or "thesis"
+
+
+# The thesis's streams need SVHN and CIFAR-100, which these machines do not have: ``cpu`` runs the
+# same protocols on substitute streams (named as such in every table): MNIST -> USPS for E2E/EEIL,
+# MNIST + FashionMNIST as 20 classes for GDumb, with the costly DC/DSA memories left out.
+CONTINUAL: dict[str, ContinualPlan] = {
+    "smoke": ContinualPlan(
+        eeil_stream=("mnist", "usps"), eeil_methods=("herding", "dm"), eeil_kd=(False, True),
+        eeil_budget=(("memory_ipc", 2), ("iterations", 2), ("finetune_iterations", 1), ("test_per_task", 200),
+                     ("batch", 32), ("dm_iterations", 2), ("batch_real", 8), ("runs", (0,))),
+        gdumb_datasets=("mnist",), gdumb_steps=(5,), gdumb_methods=("random", "herding", "dm"),
+        gdumb_budget=(("ipc", 2), ("orders", (0,)), ("nets", 1), ("epochs", 2), ("dm_iterations", 2),
+                      ("batch_real", 8), ("feature_epochs", 1), ("test_limit", 500)),
+        train_per_class=60),
+    "cpu": ContinualPlan(
+        eeil_stream=("mnist", "usps"), eeil_methods=("random", "herding", "dm"), eeil_kd=(False, True),
+        eeil_budget=(("iterations", 300), ("finetune_iterations", 50), ("dm_iterations", 200), ("batch_real", 64),
+                     ("runs", (0, 1))),
+        gdumb_datasets=("mnist", "fashionmnist"), gdumb_steps=(5, 10), gdumb_methods=("random", "herding", "dm"),
+        gdumb_budget=(("ipc", 10), ("orders", (0, 1)), ("nets", 1), ("epochs", 100), ("dm_iterations", 100),
+                      ("batch_real", 64), ("feature_epochs", 2))),
+    "paper": ContinualPlan(
+        eeil_stream=("svhn", "mnist", "usps"), eeil_methods=("herding", "dc", "dsa"), eeil_kd=(False, True),
+        eeil_budget=(), gdumb_datasets=("cifar100",), gdumb_steps=(5, 10),
+        gdumb_methods=("random", "herding", "dsa", "dm"), gdumb_budget=()),
+}
+
+
 def small_run(plan: dict[str, SmallRun], profile: str) -> SmallRun:
     """``plan[profile]`` (``QUICKSTART`` or ``OWN_DATA``); ValueError naming the valid profiles."""
     if profile not in plan:

@@ -146,3 +146,35 @@ def plot_evolution(frames: dict, iterations: list[int], mean, std, image_idx: in
         axes[row][0].set_ylabel(f"from {init}")
     fig.tight_layout()
     return fig
+
+
+def plot_incremental(summary: pd.DataFrame, title: str = ""):
+    """Accuracy (%) after each stage/step, one line per memory method; KD dashed where it was run.
+
+    ``summary`` as from :func:`dc_lib.continual_runs.summarise_stages` (``setting`` holds ``stage=``,
+    ``kd=`` and ``steps=``); one panel per number of steps. Empty (data not available): None, with a line.
+    """
+    if summary is None or not len(summary):
+        _skip(f"Figure{' ' + title if title else ''}", "no continual-learning results (data not available)")
+        return None
+    df = summary.copy()
+    parts = df.setting.map(lambda s: dict(kv.split("=") for kv in s.split(";")))
+    df["stage"] = parts.map(lambda p: int(str(p["stage"]).lstrip("T")))
+    df["kd"] = parts.map(lambda p: p.get("kd", ""))
+    df["steps"] = parts.map(lambda p: p.get("steps", ""))
+    panels = sorted(df.steps.unique(), key=str)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    for ax, steps in zip(axes[0], panels):
+        for i, (method, g) in enumerate(df[df.steps == steps].groupby("method", sort=False)):
+            for kd, h in g.groupby("kd"):
+                h = h.sort_values("stage")
+                ax.errorbar(h.stage, h["mean"], yerr=h["std"], marker="o", capsize=3, color=f"C{i}",
+                            linestyle="--" if kd == "yes" else "-",
+                            label=f"{method}{' + KD' if kd == 'yes' else ''}")
+        ax.set_xlabel("stage" if steps == "" else f"step (of {steps})")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(title if steps == "" else f"{title}, {steps} steps")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
