@@ -179,5 +179,63 @@ def write_markdown(protocol: str, profile: str, out_dir, summary: pd.DataFrame, 
     line = (f"Profile `{profile}`, budget `{plan.budget(protocol)}` over the thesis's settings. {reduced}. "
             "Std is the population std over runs (class orders) and networks.")
     text = markdown(summary, title, line, not_run)
+    text += "\nThe thesis's claims, checked on these rows:\n\n" + "\n".join(claims(protocol, summary)) + "\n"
     atomic_write(Path(out_dir) / f"table_{protocol}.md", lambda tmp: Path(tmp).write_text(text))
     return text
+
+
+def _final(summary: pd.DataFrame, method: str, **want) -> pd.Series | None:
+    """The summary row of ``method`` at the last stage/step among rows whose setting has ``want``."""
+    rows = []
+    for r in summary[summary.method == method].itertuples(index=False):
+        parts = dict(kv.split("=") for kv in r.setting.split(";"))
+        if all(parts.get(k) == str(v) for k, v in want.items()):
+            rows.append((int(str(parts["stage"]).lstrip("T")), r))
+    return max(rows, key=lambda t: t[0])[1] if rows else None
+
+
+def claims(protocol: str, summary: pd.DataFrame) -> list[str]:
+    """The thesis's claims that ``summary`` touches, each stated as holding or not, with the numbers.
+
+    E2E/EEIL (Figs. 3.4, 4.3): a condensed memory (DC, DSA, DM) ends above herding, with and without
+    KD. GDumb (Figs. 5.6, 5.7): at the last step DM > herding > random; DM's and random's final
+    accuracies do not depend on the number of steps (within 1 point, the thesis's largest such gap
+    being 0.2); herding ends lower with more steps.
+    """
+    out = []
+
+    def say(claim: str, holds: bool, evidence: str) -> None:
+        out.append(f"- {claim}: **{'holds' if holds else 'does not hold'}** at this budget ({evidence})")
+
+    if not len(summary):
+        return ["- no rows: no claim can be checked (data not available)"]
+    if protocol == "eeil":
+        for kd in ("no", "yes"):
+            herd = _final(summary, "herding", kd=kd)
+            for method in ("dc", "dsa", "dm"):
+                mine = _final(summary, method, kd=kd)
+                if herd is not None and mine is not None:
+                    say(f"{method.upper()} memory above herding at the last stage, KD {kd}", mine.mean > herd.mean,
+                        f"{mine.mean:.1f} ± {mine.std:.1f} vs {herd.mean:.1f} ± {herd.std:.1f}")
+        return out
+    steps = sorted({int(dict(kv.split("=") for kv in s.split(";"))["steps"]) for s in summary.setting})
+    for n in steps:
+        final = {m: _final(summary, m, steps=n) for m in ("dm", "dsa", "herding", "random")}
+        ranked = [m for m in ("dm", "herding", "random") if final[m] is not None]
+        if len(ranked) > 1:
+            values = [final[m].mean for m in ranked]
+            say(f"{n} steps: final accuracy " + " > ".join(m.upper() if m == "dm" else m for m in ranked),
+                all(a > b for a, b in zip(values, values[1:])),
+                ", ".join(f"{m} {v:.1f}" for m, v in zip(ranked, values)))
+    if len(steps) > 1:
+        few, many = steps[0], steps[-1]
+        for m in ("dm", "random"):
+            a, b = _final(summary, m, steps=few), _final(summary, m, steps=many)
+            if a is not None and b is not None:
+                say(f"{m} does not depend on the split ({few} vs {many} steps, within 1 point)",
+                    abs(a.mean - b.mean) <= 1.0, f"{a.mean:.1f} vs {b.mean:.1f}")
+        for m in ("herding", "dsa"):
+            a, b = _final(summary, m, steps=few), _final(summary, m, steps=many)
+            if a is not None and b is not None:
+                say(f"{m} ends lower with more steps ({few} vs {many})", b.mean < a.mean, f"{a.mean:.1f} vs {b.mean:.1f}")
+    return out

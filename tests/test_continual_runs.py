@@ -41,3 +41,22 @@ def test_the_thesis_final_number_stands_beside_the_thesis_stream_only():
     own = summarise_stages(rows("cifar100"), thesis)
     assert own.thesis_mean.isna().tolist() == [True, False] and own.thesis_mean.iloc[1] == 34.4
     assert summarise_stages(rows("mnist+fashionmnist"), thesis).thesis_mean.isna().all()
+
+
+def _summary(values):
+    return pd.DataFrame([{"table": "F5.6", "dataset": "s", "method": m, "setting": f"cl=gdumb;steps={n};stage={n}",
+                          "n": 2, "runs": 2, "mean": v, "std": 0.5, "thesis_mean": np.nan, "budget": "b",
+                          "profile": "cpu"} for (m, n), v in values.items()])
+
+
+def test_gdumb_claims_are_stated_as_holding_or_not_from_the_rows():
+    lines = continual_runs.claims("gdumb", _summary({("dm", 5): 60.0, ("herding", 5): 55.0, ("random", 5): 50.0,
+                                                     ("dm", 10): 59.5, ("herding", 10): 56.0, ("random", 10): 45.0}))
+    assert "- 5 steps: final accuracy DM > herding > random: **holds** at this budget (dm 60.0, herding 55.0, random 50.0)" in lines
+    assert any(line.startswith("- dm does not depend on the split") and "**holds**" in line for line in lines)
+    assert any(line.startswith("- random does not depend on the split") and "**does not hold**" in line for line in lines)
+    assert any(line.startswith("- herding ends lower with more steps") and "**does not hold**" in line for line in lines)
+
+
+def test_no_rows_means_no_claim_is_checked():
+    assert continual_runs.claims("eeil", pd.DataFrame()) == ["- no rows: no claim can be checked (data not available)"]
