@@ -23,6 +23,8 @@ Names:
              notebook: notebooks/06_your_own_data.ipynb
   continual  continual learning with condensed memories: E2E/EEIL (Figs. 3.4, 4.3) and GDumb
              (Figs. 5.6, 5.7); cpu: substitute streams; notebook: notebooks/07_continual_learning.ipynb
+  nas        architecture search with proxy sets (Tables 3.4, 4.6, 5.5); cpu: a sample of the space on
+             FashionMNIST; notebook: notebooks/08_architecture_search.ipynb
 
 Profiles:
   smoke   seconds; checks that everything runs (numbers are meaningless)
@@ -51,7 +53,7 @@ while [[ $# -gt 0 ]]; do
     --device) need_value "$@"; device="$2"; shift 2 ;;
     --data-root) need_value "$@"; data_root="$2"; data_root_from="--data-root"; shift 2 ;;
     --profile=*|--device=*|--data-root=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
-    chapter*|quickstart|own_data|continual)
+    chapter*|quickstart|own_data|continual|nas)
       [[ -z "$chapter" ]] || die "name one chapter, not '$chapter' and '$1' (run ./reproduce.sh once per chapter)"
       chapter="$1"; shift ;;
     *) die "unknown argument '$1' (./reproduce.sh --help)" ;;
@@ -65,8 +67,9 @@ case "$chapter" in
   quickstart) notebook="00_quickstart" ;;
   own_data) notebook="06_your_own_data" ;;
   continual) notebook="07_continual_learning" ;;
-  "") die "name a chapter: quickstart, chapter3, chapter4, chapter5, own_data or continual (./reproduce.sh --help)" ;;
-  *) die "unknown chapter '$chapter' (available: quickstart, chapter3, chapter4, chapter5, own_data, continual)" ;;
+  nas) notebook="08_architecture_search" ;;
+  "") die "name a chapter: quickstart, chapter3, chapter4, chapter5, own_data, continual or nas (./reproduce.sh --help)" ;;
+  *) die "unknown chapter '$chapter' (available: quickstart, chapter3, chapter4, chapter5, own_data, continual, nas)" ;;
 esac
 case "$profile" in smoke|cpu|paper) ;; *) die "unknown profile '$profile' (smoke, cpu, paper)" ;; esac
 case "$device" in auto|cpu|cuda) ;; *) die "unknown device '$device' (auto, cpu, cuda)" ;; esac

@@ -367,6 +367,65 @@ CONTINUAL: dict[str, ContinualPlan] = {
 }
 
 
+@dataclass(frozen=True)
+class NASPlan:
+    """Which architecture search a profile runs (notebook 08, :mod:`dc_lib.nas`) and its budget.
+
+    Attributes:
+        table: the thesis protocol followed (``5.5``: 200 proxy epochs, batch 250, DSA for every proxy,
+            10 % validation, Spearman over the top 5 %; ``4.6`` and ``3.4`` differ as hyperparameters.md says).
+        dataset: the thesis: cifar10 (here only as a lossy copy).
+        candidates: how many of the 720 to sample (None = all).
+        proxies: proxy sets (random, herding, dc, dsa, dm), plus ``early_stopping`` always.
+        ipc: images per class of the proxy sets (thesis 5.5: 50).
+        proxy_epochs, batch: training of a candidate on a proxy (thesis 5.5: 200 epochs, batch 250).
+        whole_epochs: the ground-truth training on the whole training split (thesis: 100).
+        repeats: trainings per candidate, averaged (thesis: 5).
+        validation: the validation split, images or a fraction of the training set (thesis 5.5: 0.1).
+        top: Spearman over the proxy's top ``top`` candidates (an int) or that fraction (thesis: 0.05).
+        dm_iterations, gm_iterations, batch_real, feature_epochs: budgets of the condensed and herding proxies.
+        train_per_class: first N training images per class only (smoke); None = all.
+    """
+
+    table: str
+    dataset: str
+    candidates: int | None
+    proxies: tuple[str, ...]
+    ipc: int
+    proxy_epochs: int
+    batch: int
+    whole_epochs: int
+    repeats: int
+    validation: int | float
+    top: int | float
+    dm_iterations: int
+    gm_iterations: int
+    batch_real: int
+    feature_epochs: int
+    train_per_class: int | None = None
+
+    def budget(self) -> str:
+        n = "all" if self.candidates is None else self.candidates
+        return (f"candidates={n};ipc={self.ipc};proxy_epochs={self.proxy_epochs};batch={self.batch};"
+                f"whole_epochs={self.whole_epochs};repeats={self.repeats};val={self.validation};top={self.top};"
+                f"K_dm={self.dm_iterations}" + (f";train_per_class={self.train_per_class}" if self.train_per_class else ""))
+
+
+NAS: dict[str, NASPlan] = {
+    "smoke": NASPlan(table="5.5", dataset="mnist", candidates=4, proxies=("random", "dm"), ipc=2, proxy_epochs=2,
+                     batch=250, whole_epochs=0, repeats=1, validation=100, top=3, dm_iterations=2, gm_iterations=1,
+                     batch_real=8, feature_epochs=1, train_per_class=40),
+    # Not run yet on this machine (see README): the ground truth, 2 whole-set epochs for each of 32
+    # candidates, is the cost (about 1 min per epoch of a default ConvNet on FashionMNIST, 2 cores).
+    "cpu": NASPlan(table="5.5", dataset="fashionmnist", candidates=32, proxies=("random", "herding", "dm"), ipc=10,
+                   proxy_epochs=200, batch=250, whole_epochs=2, repeats=1, validation=0.1, top=8, dm_iterations=200,
+                   gm_iterations=20, batch_real=64, feature_epochs=2),
+    "paper": NASPlan(table="5.5", dataset="cifar10", candidates=None, proxies=("random", "dsa", "dm"), ipc=50,
+                     proxy_epochs=200, batch=250, whole_epochs=100, repeats=5, validation=0.1, top=0.05,
+                     dm_iterations=20000, gm_iterations=1000, batch_real=256, feature_epochs=10),
+}
+
+
 def small_run(plan: dict[str, SmallRun], profile: str) -> SmallRun:
     """``plan[profile]`` (``QUICKSTART`` or ``OWN_DATA``); ValueError naming the valid profiles."""
     if profile not in plan:

@@ -138,16 +138,6 @@ def subset_classes(real: RealData, classes) -> RealData:
     return RealData(info, x_train, y_train, x_test, y_test, real.source, real.note)
 
 
-def first_per_class(real: RealData, n: int | None) -> RealData:
-    """``real`` with only the first ``n`` training images of each class (None: unchanged); the test
-    split is kept. The smoke profile's way to make every stage take seconds."""
-    if n is None:
-        return real
-    keep = torch.cat([idx[:n] for idx in real.indices_class]).sort().values
-    return RealData(real.info, real.x_train[keep], real.y_train[keep], real.x_test, real.y_test, real.source,
-                    real.note)
-
-
 def as_rgb32(real: RealData, name: str, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)) -> RealData:
     """``real`` as 32x32 RGB (bilinear resize, grey repeated), normalised with one shared ``mean``/``std``.
 

@@ -16,8 +16,8 @@ import pandas as pd
 
 from .config import CONTINUAL, ContinualPlan
 from .augment import NO_FLIP_STRATEGY
-from .continual import EEILConfig, GDumbConfig, as_rgb32, first_per_class, run_eeil, run_gdumb
-from .data import DatasetNotFoundError, load_arrays, load_dataset
+from .continual import EEILConfig, GDumbConfig, as_rgb32, run_eeil, run_gdumb
+from .data import DatasetNotFoundError, first_per_class, load_arrays, load_dataset
 from .files import atomic_write
 from .results import ResultStore, load_thesis
 

@@ -191,6 +191,16 @@ class RealData:
                         [i.to(device) for i in self.indices_class])
 
 
+def first_per_class(real: RealData, n: int | None) -> RealData:
+    """``real`` with only the first ``n`` training images of each class (None: unchanged); the test
+    split is kept. The smoke profiles' way to make a run take seconds."""
+    if n is None:
+        return real
+    keep = torch.cat([idx[:n] for idx in real.indices_class]).sort().values
+    return RealData(real.info, real.x_train[keep], real.y_train[keep], real.x_test, real.y_test, real.source,
+                    real.note)
+
+
 def check_ipc(real: RealData, ipc: int) -> None:
     """Raise ValueError unless ``ipc`` is an integer >= 1 and every class has at least ``ipc``
     training images; the message names each class that is too small."""

@@ -178,3 +178,30 @@ def plot_incremental(summary: pd.DataFrame, title: str = ""):
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_proxy_scatter(rows: pd.DataFrame, proxies, top: dict | None = None, title: str = ""):
+    """One panel per proxy: each candidate's validation accuracy (%) on the proxy against the whole
+    set's, the proxy's top-k (``top[proxy]``: ids) highlighted. ``rows``: the search's tidy rows."""
+    from .nas import proxy_scores
+
+    if rows is None or not len(rows):
+        _skip(f"Figure{' ' + title if title else ''}", "no search results (data not available)")
+        return None
+    truth = proxy_scores(rows, "whole")
+    fig, axes = plt.subplots(1, len(proxies), figsize=(3.4 * len(proxies), 3.2), squeeze=False)
+    for ax, proxy in zip(axes[0], proxies):
+        scores = proxy_scores(rows, proxy)
+        ids = sorted(set(scores) & set(truth))
+        best = set((top or {}).get(proxy, ()))
+        ax.scatter([scores[i] for i in ids], [truth[i] for i in ids], s=12, color="C7")
+        ax.scatter([scores[i] for i in ids if i in best], [truth[i] for i in ids if i in best], s=22, color="C3",
+                   label="proxy's top-k")
+        ax.set_title(proxy)
+        ax.set_xlabel("validation acc. on the proxy (%)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("validation acc., whole set (%)")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

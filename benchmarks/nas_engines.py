@@ -1,0 +1,52 @@
+"""Candidates of the NAS space trained per minute on a 10-ipc proxy, per evaluation engine.
+
+    DC_DATA_ROOT=../shared/data python benchmarks/nas_engines.py [--device cpu|cuda] [--candidates 6]
+
+Prints one JSON line per engine: the plain loop, the loop through torch.compile, and (with
+--repeats >= 2, the thesis's 5 trainings per candidate) whatever ``evaluate_set`` picks for the
+repeats of one candidate (side by side on CPU, stacked on CUDA where the candidate stacks).
+"""
+
+import argparse
+import json
+import time
+
+import torch
+
+from dc_lib.augment import default_strategy
+from dc_lib.baselines import select_random
+from dc_lib.data import load_dataset
+from dc_lib.evaluation import evaluate_set
+from dc_lib.nas import sample_space, validation_split
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dataset", default="fashionmnist")
+    ap.add_argument("--candidates", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=50)
+    ap.add_argument("--repeats", type=int, default=1)
+    args = ap.parse_args()
+    real = load_dataset(args.dataset, device=args.device)
+    split = validation_split(real, 0.1)
+    proxy = select_random(split, 10)
+    cands = sample_space(args.candidates, seed=0)
+    engines = {"loop": dict(stacked=False), "loop+compile": dict(stacked=False, compile=True)}
+    if args.repeats > 1:
+        engines["auto"] = dict(stacked=None)
+    for name, kw in engines.items():
+        start = time.perf_counter()
+        for c in cands:
+            evaluate_set(proxy.images, proxy.labels, split, arch="convnet", arch_overrides=c.overrides(),
+                         num_nets=args.repeats, epochs=args.epochs, strategy=default_strategy(real.info.name),
+                         seed=0, batch_size=250, progress=False, **kw)
+        seconds = time.perf_counter() - start
+        print(json.dumps({"bench": "nas_candidates", "engine": name, "device": args.device,
+                          "candidates": len(cands), "repeats": args.repeats, "epochs": args.epochs,
+                          "seconds": round(seconds, 2), "candidates_per_min": round(60 * len(cands) / seconds, 2),
+                          "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
