@@ -345,7 +345,7 @@ def _test_subset(real: RealData, n: int, seed: int) -> tuple[torch.Tensor, torch
 
 def run_eeil(tasks: list[RealData], method: str, kd: bool, config: EEILConfig, store: ResultStore, *,
              stream: str, profile: str, budget: str, table: str = "F4.3", seed: int = 0,
-             progress: bool = True) -> None:
+             progress: bool = True, shared: dict | None = None) -> None:
     """E2E/EEIL over ``tasks`` (RealData of one input space and label space, e.g. :func:`as_rgb32`)
     with a ``method`` memory, for every run seed of ``config``; one row per stage and run in ``store``.
 
@@ -353,6 +353,11 @@ def run_eeil(tasks: list[RealData], method: str, kd: bool, config: EEILConfig, s
     when ``kd``), fine-tune on the memory plus ``memory_ipc`` random new images per class
     (``finetune_iterations`` at ``finetune_lr``, KD alike), score = mean accuracy over the test
     subsets of tasks 1..t; then ``memory_ipc`` images per class of task t join the memory.
+
+    ``shared`` (speed only): a dict kept across calls for the same tasks, config and seed. The first
+    stage (no memory, no teacher) is the same for every method and KD setting, and a memory that does
+    not depend on the model (random, DC, DSA, DM) is the same with and without KD: each is computed
+    once and reused, with the batch generator's state, so the numbers equal those of a fresh run.
     """
     if method not in MEMORY_METHODS:
         raise ValueError(f"unknown memory method {method!r}; valid: {', '.join(MEMORY_METHODS)}")
@@ -378,8 +383,16 @@ def run_eeil(tasks: list[RealData], method: str, kd: bool, config: EEILConfig, s
             x = torch.cat([task.x_train, *mem_x]) if mem_x else task.x_train
             y = torch.cat([task.y_train, *mem_y]) if mem_y else task.y_train
             weight = config.kd_weight if kd and teacher is not None else 0.0
-            train_stage(net, x, y, iterations=config.iterations, lr=config.lr, config=config, teacher=teacher,
-                        kd_weight=weight, gen=gen, desc=f"T{i + 1} {method}", progress=progress)
+            first_key = ("T1", run_seed)
+            if i == 0 and shared is not None and first_key in shared:
+                state, gen_state = shared[first_key]
+                net.load_state_dict(state)
+                gen.set_state(gen_state)
+            else:
+                train_stage(net, x, y, iterations=config.iterations, lr=config.lr, config=config, teacher=teacher,
+                            kd_weight=weight, gen=gen, desc=f"T{i + 1} {method}", progress=progress)
+                if i == 0 and shared is not None:
+                    shared[first_key] = ({k: v.clone() for k, v in net.state_dict().items()}, gen.get_state())
             if mem_x:  # balanced fine-tuning: the memory and as many new images per class
                 fresh = select_random(task, ipc, seed=derive_seed(seed, "balanced", run_seed, i))
                 train_stage(net, torch.cat([fresh.images, *mem_x]), torch.cat([fresh.labels, *mem_y]),
@@ -390,7 +403,14 @@ def run_eeil(tasks: list[RealData], method: str, kd: bool, config: EEILConfig, s
                                    data_source="; ".join(tk.source for tk in tasks[:i + 1]),
                                    note=f"mean over the test sets of tasks 1..{i + 1}"))
             if i + 1 < len(tasks):
-                x_mem, y_mem = _stage_memory(task, method, net, config, seed=derive_seed(seed, "memory", run_seed, i))
+                mem_key = ("memory", method, run_seed, i)
+                if method != "herding" and shared is not None and mem_key in shared:
+                    x_mem, y_mem = shared[mem_key]
+                else:
+                    x_mem, y_mem = _stage_memory(task, method, net, config,
+                                                 seed=derive_seed(seed, "memory", run_seed, i))
+                    if method != "herding" and shared is not None:
+                        shared[mem_key] = (x_mem, y_mem)
                 mem_x.append(x_mem)
                 mem_y.append(y_mem)
                 teacher = _frozen_copy(net)

@@ -132,10 +132,11 @@ def run_plan(protocol: str, profile: str, out_dir: str | os.PathLike, *, root=No
         if tasks is None:
             not_run.append(f"{stream}: data not available ({', '.join(missing)})")
         else:
+            shared = {}  # the first stage and model-free memories, computed once (run_eeil)
             for method in plan.eeil_methods:
                 for kd in plan.eeil_kd:
                     run_eeil(tasks, method, kd, config, store, stream=stream, profile=profile,
-                             budget=plan.budget("eeil"), table="F4.3", seed=seed, progress=progress)
+                             budget=plan.budget("eeil"), table="F4.3", seed=seed, progress=progress, shared=shared)
     else:
         datasets, thesis_stream = plan.gdumb_datasets, THESIS_GDUMB
         stream = "+".join(datasets)

@@ -161,3 +161,15 @@ def test_an_unknown_memory_method_lists_the_valid_ones(tiny_real):
     with pytest.raises(ValueError, match="valid: random, herding, dc, dsa, dm"):
         class_memory(tiny_real, [0], "gan", 1, seed=0, dm_iterations=1, gm_iterations=1, batch_real=1,
                      feature_epochs=1)
+
+
+def test_sharing_the_first_stage_and_model_free_memories_gives_the_numbers_of_fresh_runs(tiny_real, tmp_path):
+    tasks = [as_rgb32(tiny_real, "a32"), as_rgb32(tiny_real, "b32")]
+    fresh, shared_store, shared = ResultStore(tmp_path / "a.csv"), ResultStore(tmp_path / "b.csv"), {}
+    for kd in (False, True):
+        run_eeil(tasks, "dm", kd, TINY_EEIL, fresh, stream="s", profile="smoke", budget="b", progress=False)
+    for kd in (False, True):
+        run_eeil(tasks, "dm", kd, TINY_EEIL, shared_store, stream="s", profile="smoke", budget="b", progress=False,
+                 shared=shared)
+    assert ("T1", 0) in shared and ("memory", "dm", 0, 0) in shared
+    assert fresh.load().value.tolist() == shared_store.load().value.tolist()
