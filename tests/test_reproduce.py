@@ -103,3 +103,22 @@ def test_an_empty_data_root_gives_data_not_available_tables_and_exits_0(tmp_path
     assert not list(smoke.glob("figure_*.png"))
     executed = (smoke / f"{notebook}.ipynb").read_text()
     assert "skipped" in executed and f"{looked}/mnist.npz" in executed  # the kernel saw the absolute root
+
+
+def test_the_default_data_root_is_data_where_the_command_was_typed(tmp_path, tiny_arrays):
+    """No DC_DATA_ROOT, mnist.npz in ./data beside the command: the kernel (which runs in notebooks/)
+    reads that folder, and chapter 5's smoke table has reproduced numbers, not "data not available"."""
+    import numpy as np
+
+    (tmp_path / "data").mkdir()
+    np.savez_compressed(tmp_path / "data" / "mnist.npz", **tiny_arrays)
+    env = {k: v for k, v in os.environ.items() if k != "DC_DATA_ROOT"}
+    script = _copy(tmp_path)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    out = subprocess.run([str(script), "chapter5", "--profile", "smoke", "--device", "cpu"], capture_output=True,
+                         text=True, cwd=tmp_path, env={**env, "PATH": path, "DC_DOWNLOAD": "0"})
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert f"data root={(tmp_path / 'data').resolve()}" in out.stdout
+    table = (script.parent / "results" / "chapter5" / "smoke" / "table_5.1.md").read_text()
+    dm = [line for line in table.splitlines() if line.startswith("| mnist | 1 | dm |")]
+    assert dm and "data not available" not in dm[0] and "±" in dm[0]
