@@ -33,3 +33,25 @@ def test_random_selection_picks_real_images_of_each_class(tiny_real):
     for img, label in zip(syn.images, syn.labels):
         members = tiny_real.x_train[tiny_real.indices_class[int(label)]]
         assert any(torch.equal(img, m) for m in members)
+
+
+def test_an_empty_set_file_is_named_not_an_eof_error(tmp_path):
+    import pytest
+
+    from dc_lib.synset import SetFileError, SyntheticSet
+
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(SetFileError, match="empty.pt"):
+        SyntheticSet.load(tmp_path / "empty.pt")
+
+
+def test_a_checkpoint_loaded_as_a_set_is_named_not_a_key_error(tiny_real, tmp_path):
+    import pytest
+
+    from dc_lib.distribution_matching import condense_dm
+    from dc_lib.synset import SetFileError, SyntheticSet
+
+    condense_dm(tiny_real, 1, iterations=2, batch_real=4, checkpoint_path=tmp_path / "s.ckpt", checkpoint_every=1,
+                progress=False, keep_checkpoint=True)
+    with pytest.raises(SetFileError, match="s.ckpt"):
+        SyntheticSet.load(tmp_path / "s.ckpt")
