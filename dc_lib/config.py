@@ -353,14 +353,14 @@ CONTINUAL: dict[str, ContinualPlan] = {
         train_per_class=60),
     "cpu": ContinualPlan(
         eeil_stream=("mnist", "usps"), eeil_methods=("random", "herding", "dm"), eeil_kd=(False, True),
-        # Sized to under an hour on 2 cores: 200 + 30 SGD steps of 128 images per stage (thesis 5000 + 500,
+        # Sized to under an hour on 2 cores: 100 + 20 SGD steps of 128 images per stage (thesis 5000 + 500,
         # batch not stated), 2 runs / class orders (thesis 5), DM memories K = 100, GDumb retraining 50
-        # epochs, the first 2000 training images of each class (herding's feature networks dominate).
-        eeil_budget=(("iterations", 200), ("finetune_iterations", 30), ("batch", 128), ("dm_iterations", 100),
+        # epochs tested on 2000 images, the first 2000 training images of each class.
+        eeil_budget=(("iterations", 100), ("finetune_iterations", 20), ("batch", 128), ("dm_iterations", 100),
                      ("batch_real", 64), ("runs", (0, 1))),
         gdumb_datasets=("mnist", "fashionmnist"), gdumb_steps=(5, 10), gdumb_methods=("random", "herding", "dm"),
         gdumb_budget=(("ipc", 10), ("orders", (0, 1)), ("nets", 1), ("epochs", 50), ("dm_iterations", 100),
-                      ("batch_real", 64), ("feature_epochs", 1)),
+                      ("batch_real", 64), ("feature_epochs", 1), ("test_limit", 2000)),
         train_per_class=2000),
     "paper": ContinualPlan(
         eeil_stream=("svhn", "mnist", "usps"), eeil_methods=("herding", "dc", "dsa"), eeil_kd=(False, True),

@@ -95,7 +95,8 @@ class GDumbConfig:
         dm_iterations, dsa_iterations, batch_real: memory budgets (K; thesis 20000 and 1000; 256).
         dsa_init: DSA's initial images (``noise``, the thesis; ``real`` converges faster at small K).
         feature_epochs: epochs of herding's feature network on the step's classes (not stated; 10).
-        test_limit: test on the first N test images of the seen classes (None = all).
+        test_limit: test on N test images of the seen classes drawn at random (seeded per order and
+            step; a joined stream keeps its datasets in order, so the first N would be one dataset's); None = all.
     """
 
     ipc: int = 20
@@ -291,12 +292,17 @@ def run_gdumb(real: RealData, method: str, steps: int, config: GDumbConfig, stor
             if store.has(cells[s], o, profile):
                 continue
             sub = subset_classes(real, seen)
+            if config.test_limit is not None and config.test_limit < sub.x_test.shape[0]:
+                gen = make_generator(derive_seed(seed, "gdumb-test", config.orders[o], s))
+                pick = torch.randperm(sub.x_test.shape[0], generator=gen)[:config.test_limit].to(sub.device)
+                sub = RealData(sub.info, sub.x_train, sub.y_train, sub.x_test[pick], sub.y_test[pick], sub.source,
+                               sub.note, sub.indices_class)
             local = torch.empty(real.info.num_classes, dtype=torch.long)
             local[torch.tensor(seen)] = torch.arange(len(seen))
             labels = local.to(real.device)[torch.cat(mem_y)]
             net_seed = derive_seed(seed, "gdumb", config.orders[o], s)
             accs = evaluate_set(torch.cat(mem_x), labels, sub, num_nets=config.nets, epochs=config.epochs,
-                                strategy=strategy, seed=net_seed, test_limit=config.test_limit, progress=False)
+                                strategy=strategy, seed=net_seed, progress=False)
             store.append(make_rows(cells[s], o, net_seed, accs, profile=profile, budget=budget,
                                    data_source=real.source, note=f"order seed {config.orders[o]}"))
 
