@@ -13,7 +13,7 @@
 # > default parameters is [`results/quickstart/cpu/00_quickstart.ipynb`](../results/quickstart/cpu/00_quickstart.ipynb).
 #
 # The default `PROFILE = "cpu"` is a **reduced** budget: K = 200 DM iterations instead of the
-# thesis's 20,000, 3 networks instead of 20, 100 training epochs instead of 1000.
+# thesis's 20,000, 3 networks instead of 20, 50 training epochs instead of 1000.
 
 # %% tags=["parameters"]
 PROFILE = "cpu"  # cpu: ~4 min on 2 cores (reduced) | smoke: seconds, meaningless numbers | paper: thesis budget (GPU)
