@@ -100,7 +100,7 @@ args=(-k python3 --cwd "$root/notebooks" -p PROFILE "$profile" -p DEVICE "$devic
       -p DATA_ROOT "$data_root")
 
 # The notebooks whose default is a longer run read their profile from DC_PROFILE when it is set
-# (dc_lib.config.notebook_profile); an inherited value must not override --profile.
+# (dc_lib.core.config.notebook_profile); an inherited value must not override --profile.
 export DC_PROFILE="$profile"
 echo "Running $chapter ($notebook) with profile=$profile device=$device data root=$data_root -> $out"
 start=$(date +%s)

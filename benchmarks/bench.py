@@ -6,7 +6,7 @@ Figures (MNIST, default ConvNet, the thesis's hyperparameters unless --quick):
   dm_iteration   one DM iteration, ipc 10, 256 real images per class, DSA (real side unchunked: the reference)
   dm_iteration_chunked  the same with the real side embedded in chunks of --dm-chunk images (+ speedup)
   dm_iteration_compiled the chunked iteration with the network run through torch.compile
-                 (dc_lib.compiled; its one-off compilation is timed apart as warmup_s) (+ speedup)
+                 (dc_lib.engines.compiled; its one-off compilation is timed apart as warmup_s) (+ speedup)
   dc_outer       one DC outer iteration at --gm-ipcs (1: 10 per-class matches, second-order backward;
                  10: 10 such rounds with 50 network epochs between them, scaled from 1 and 2 rounds),
                  the plain path ("path": "reference"), the fast one ("fast": real side in chunks,
@@ -17,8 +17,8 @@ Figures (MNIST, default ConvNet, the thesis's hyperparameters unless --quick):
   eval_nets      evaluating one set the protocol's way: --nets fresh ConvNets (default 3 and 20) trained
                  on a 1- and a 10-ipc random set with DSA for 300 epochs, then tested on the 10000 test
                  images; once one network after another ("path": "reference", evaluate_set's loop),
-                 once stacked ("path": "stacked", dc_lib.stacked) and, on CPU, once side by side
-                 ("path": "side_by_side", dc_lib.side_by_side) and side by side through torch.compile
+                 once stacked ("path": "stacked", dc_lib.engines.stacked) and, on CPU, once side by side
+                 ("path": "side_by_side", dc_lib.engines.side_by_side) and side by side through torch.compile
                  ("side_by_side_compiled"), then an eval_nets_speedup line per fast
                  path (reference seconds / its seconds). Only --eval-passes training passes and
                  --eval-test test images are timed, and scaled to 301 passes and 10000 images (the
@@ -38,17 +38,17 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from dc_lib.augment import default_strategy
-from dc_lib.baselines import select_random
-from dc_lib.compiled import compile_works
-from dc_lib.data import load_dataset
-from dc_lib.distribution_matching import condense_dm
-from dc_lib.evaluation import test_accuracy, train_network
-from dc_lib.gradient_matching import condense_gm, loop_schedule
-from dc_lib.models import get_network
-from dc_lib.seeding import derive_seed, make_generator, seed_everything
-from dc_lib.side_by_side import accuracies_side_by_side, train_side_by_side
-from dc_lib.stacked import StackedNetworks, test_accuracies, train_stacked
+from dc_lib.core.augment import default_strategy
+from dc_lib.core.data import load_dataset
+from dc_lib.core.models import get_network
+from dc_lib.core.seeding import derive_seed, make_generator, seed_everything
+from dc_lib.engines.compiled import compile_works
+from dc_lib.engines.evaluation import test_accuracy, train_network
+from dc_lib.engines.side_by_side import accuracies_side_by_side, train_side_by_side
+from dc_lib.engines.stacked import StackedNetworks, test_accuracies, train_stacked
+from dc_lib.methods.baselines import select_random
+from dc_lib.methods.distribution_matching import condense_dm
+from dc_lib.methods.gradient_matching import condense_gm, loop_schedule
 
 
 def forward_flops_per_image(info, device) -> float:

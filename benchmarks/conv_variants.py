@@ -25,10 +25,10 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench import path_peak_memory_mib, reset_peak_memory, timed
-from dc_lib.compiled import maybe_compile
-from dc_lib.evaluation import train_epoch
-from dc_lib.models import get_network
-from dc_lib.seeding import make_generator, seed_everything
+from dc_lib.core.models import get_network
+from dc_lib.core.seeding import make_generator, seed_everything
+from dc_lib.engines.compiled import maybe_compile
+from dc_lib.engines.evaluation import train_epoch
 
 
 def make_net(variant: str, device):

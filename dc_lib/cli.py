@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .condense import METHODS
-from .config import OWN_DATA, SmallRun
-from .own_data import DataInputError, check_class_sizes, load_data
-from .synset import SetFileError, SyntheticSet
+from .core.config import OWN_DATA, SmallRun
+from .core.own_data import DataInputError, check_class_sizes, load_data
+from .core.synset import SetFileError, SyntheticSet
+from .methods.condense import METHODS
 
 
 
@@ -64,7 +64,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="test share when the folder has no train/ and test/ (default 0.2)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--profile", choices=tuple(OWN_DATA), default="cpu",
-                   help="budget behind the defaults of --iterations, --nets, --epochs (dc_lib.config.OWN_DATA; "
+                   help="budget behind the defaults of --iterations, --nets, --epochs (dc_lib.core.config.OWN_DATA; "
                         "default cpu: DM K=1000, DC/DSA K=200, 5 nets x 300 epochs)")
 
 
@@ -97,8 +97,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _condense(args) -> int:
-    from .condense import condense_to
-    from .models import NETWORKS
+    from .methods.condense import condense_to
+    from .core.models import NETWORKS
 
     if args.method not in METHODS:
         raise UsageError(f"unknown method {args.method!r}; valid: {', '.join(METHODS)}")
@@ -133,9 +133,9 @@ def _authors_sets(path: Path, real, first_only: bool) -> list[SyntheticSet]:
 
 
 def _evaluate(args) -> int:
-    from .augment import CLASSIC, default_strategy
-    from .comparison import against_random, comparison_rows
-    from .results import ResultStore
+    from .core.augment import CLASSIC, default_strategy
+    from .runs.comparison import against_random, comparison_rows
+    from .runs.results import ResultStore
 
     path = Path(args.set)
     out = _writable(Path(args.out)) if args.out else None

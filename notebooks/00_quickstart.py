@@ -29,14 +29,14 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from dc_lib.augment import default_strategy
-from dc_lib.comparison import against_random, comparison_rows, random_draws
-from dc_lib.config import QUICKSTART, notebook_profile, small_run
-from dc_lib.data import load_dataset
-from dc_lib.distribution_matching import condense_dm
-from dc_lib.plotting import plot_accuracy_bars, plot_synsets, save_figure
-from dc_lib.results import ResultStore, summarise, write_summary
-from dc_lib.seeding import resolve_device
+from dc_lib.core.augment import default_strategy
+from dc_lib.core.config import QUICKSTART, notebook_profile, small_run
+from dc_lib.core.data import load_dataset
+from dc_lib.core.seeding import resolve_device
+from dc_lib.methods.distribution_matching import condense_dm
+from dc_lib.runs.comparison import against_random, comparison_rows, random_draws
+from dc_lib.runs.plotting import plot_accuracy_bars, plot_synsets, save_figure
+from dc_lib.runs.results import ResultStore, summarise, write_summary
 
 profile = notebook_profile(PROFILE)
 run = small_run(QUICKSTART, profile)

@@ -15,11 +15,11 @@
 # where $D$ is a layer-wise sum, over output nodes, of one minus the cosine similarity of the two
 # gradient rows (eq. 3.10), and $\theta_t$ follows training on $\mathcal{S}$. Each outer iteration
 # draws a fresh network, alternates T matching steps on the images with $\varsigma_\theta$ epochs
-# of training the network on them (`dc_lib.gradient_matching.condense_gm`, Algorithm 1).
+# of training the network on them (`dc_lib.methods.gradient_matching.condense_gm`, Algorithm 1).
 #
 # The baselines select real images per class: random, herding and k-center (on features of a
 # network trained on the whole set) and forgetting (the most often forgotten samples while
-# training), `dc_lib.baselines`.
+# training), `dc_lib.methods.baselines`.
 #
 # Where the thesis is silent we follow the authors' public code: SGD with momentum 0.5 on the
 # images, biases and normalisation parameters left out of $D$, BN statistics from real images
@@ -39,10 +39,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from dc_lib import chapter3
-from dc_lib.config import get_profile, gm_iterations
-from dc_lib.experiments import Runner
-from dc_lib.plotting import plot_accuracy_vs_ipc, plot_synsets, save_figure
+from dc_lib.core.config import get_profile, gm_iterations
+from dc_lib.runs.experiments import Runner
+from dc_lib.runs.plotting import plot_accuracy_vs_ipc, plot_synsets, save_figure
+from dc_lib.thesis import chapter3
 
 profile = get_profile(PROFILE)
 out_dir = Path(RESULTS_DIR) / "chapter3" / profile.name

@@ -14,7 +14,7 @@
 # $$\min_{\mathcal{S}}\ D\big(\nabla_\theta\mathcal{L}(\mathcal{A}_\omega(\mathcal{S}_c);\theta),\ \nabla_\theta\mathcal{L}(\mathcal{A}_\omega(\mathcal{B}_c);\theta)\big).$$
 #
 # The transformations are colour jitter, crop, cutout, flip, scale and rotation, one drawn per
-# match (`dc_lib.augment`). DSA is DC with this augmentation switched on
+# match (`dc_lib.core.augment`). DSA is DC with this augmentation switched on
 # (`condense_gm(..., dsa_strategy=...)`), initialised from real images, and its sets are used
 # with the same (independent, per-image) augmentation when training evaluation networks.
 
@@ -32,10 +32,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from dc_lib import chapter4
-from dc_lib.config import get_profile, gm_iterations
-from dc_lib.experiments import Runner
-from dc_lib.plotting import plot_evolution, plot_gradient_histograms, plot_synsets, save_figure
+from dc_lib.core.config import get_profile, gm_iterations
+from dc_lib.runs.experiments import Runner
+from dc_lib.runs.plotting import plot_evolution, plot_gradient_histograms, plot_synsets, save_figure
+from dc_lib.thesis import chapter4
 
 profile = get_profile(PROFILE)
 out_dir = Path(RESULTS_DIR) / "chapter4" / profile.name

@@ -20,7 +20,7 @@
 #
 # This is an empirical maximum mean discrepancy with a linear kernel in embedding space. One
 # SGD step on the pixels per iteration; no inner loop; no network training
-# (`dc_lib.distribution_matching.condense_dm`, Algorithm 3).
+# (`dc_lib.methods.distribution_matching.condense_dm`, Algorithm 3).
 #
 # Where the thesis is silent we follow the authors' public code and say so: the embedding is
 # the flattened feature map before the linear classifier, SGD on the pixels uses momentum 0.5,
@@ -44,10 +44,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from dc_lib import chapter5
-from dc_lib.config import get_profile
-from dc_lib.experiments import Runner
-from dc_lib.plotting import plot_accuracy_vs_ipc, plot_synsets, save_figure
+from dc_lib.core.config import get_profile
+from dc_lib.runs.experiments import Runner
+from dc_lib.runs.plotting import plot_accuracy_vs_ipc, plot_synsets, save_figure
+from dc_lib.thesis import chapter5
 
 profile = get_profile(PROFILE)
 out_dir = Path(RESULTS_DIR) / "chapter5" / profile.name

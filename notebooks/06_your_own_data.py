@@ -33,15 +33,15 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from dc_lib.comparison import against_random, comparison_rows
-from dc_lib.condense import condense_to
-from dc_lib.config import OWN_DATA, notebook_profile, small_run
-from dc_lib.evaluation import evaluate_set
-from dc_lib.own_data import export_image_folder, load_data
-from dc_lib.plotting import plot_accuracy_bars, plot_synsets, save_figure
-from dc_lib.results import ResultStore, summarise, write_summary
-from dc_lib.seeding import resolve_device
-from dc_lib.synset import SyntheticSet
+from dc_lib.core.config import OWN_DATA, notebook_profile, small_run
+from dc_lib.core.own_data import export_image_folder, load_data
+from dc_lib.core.seeding import resolve_device
+from dc_lib.core.synset import SyntheticSet
+from dc_lib.engines.evaluation import evaluate_set
+from dc_lib.methods.condense import condense_to
+from dc_lib.runs.comparison import against_random, comparison_rows
+from dc_lib.runs.plotting import plot_accuracy_bars, plot_synsets, save_figure
+from dc_lib.runs.results import ResultStore, summarise, write_summary
 
 profile = notebook_profile(PROFILE)
 run = small_run(OWN_DATA, profile)

@@ -1,5 +1,5 @@
 """nbval re-executes the notebooks in the smoke profile, also those whose default is a longer run
-(the quickstart, your own data): their kernels inherit this environment (dc_lib.config.notebook_profile)."""
+(the quickstart, your own data): their kernels inherit this environment (dc_lib.core.config.notebook_profile)."""
 
 import os
 

@@ -8,7 +8,7 @@ import pytest
 
 os.environ["DC_DOWNLOAD"] = "0"  # tests never download
 
-from dc_lib.data import DATASETS, RealData, normalise  # noqa: E402
+from dc_lib.core.data import DATASETS, RealData, normalise  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -50,7 +50,7 @@ def tiny_real(tiny_arrays):
 def built_networks(monkeypatch):
     """``record(module)``: from then on, the keyword arguments of every ``get_network`` call made
     through ``module`` are appended to the returned list (the networks are still built)."""
-    from dc_lib.models import get_network
+    from dc_lib.core.models import get_network
 
     def record(module):
         built = []

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from dc_lib.augment import OPS, AugParams, apply_params, augment, parse_strategy, sample_params
-from dc_lib.seeding import make_generator
+from dc_lib.core.augment import OPS, AugParams, apply_params, augment, parse_strategy, sample_params
+from dc_lib.core.seeding import make_generator
 
 
 def batch(n=4, c=3, size=16, seed=0):
@@ -87,7 +87,7 @@ def test_scale_and_rotate_at_the_neutral_value_leave_the_image_unchanged():
 
 
 def test_classic_mnist_augmentation_keeps_shape_and_repeats_with_the_seed():
-    from dc_lib.augment import CLASSIC
+    from dc_lib.core.augment import CLASSIC
 
     x = batch(n=6, c=1, size=28)
     a, b = augment(x, CLASSIC, make_generator(2)), augment(x, CLASSIC, make_generator(2))
@@ -95,7 +95,7 @@ def test_classic_mnist_augmentation_keeps_shape_and_repeats_with_the_seed():
 
 
 def test_classic_crop_is_an_exact_integer_shift():
-    from dc_lib.augment import classic_augment
+    from dc_lib.core.augment import classic_augment
 
     x = torch.arange(64.0).view(1, 1, 8, 8)
     gen = make_generator(0)

@@ -1,9 +1,9 @@
 import torch
 
-from dc_lib.baselines import (forgetting_counts, herding, k_center, select_forgetting, select_herding,
+from dc_lib.methods.baselines import (forgetting_counts, herding, k_center, select_forgetting, select_herding,
                               select_k_center)
-from dc_lib.models import get_network
-from dc_lib.seeding import seed_everything
+from dc_lib.core.models import get_network
+from dc_lib.core.seeding import seed_everything
 
 POINTS = torch.tensor([[0.0, 0.0], [1.0, 0.0], [-1.0, 0.0], [5.0, 5.0], [0.2, 0.1]])
 

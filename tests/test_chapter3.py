@@ -1,6 +1,6 @@
 import pandas as pd
 
-from dc_lib.chapter3 import ors_rows
+from dc_lib.thesis.chapter3 import ors_rows
 
 
 def _draws(values):

@@ -2,9 +2,9 @@ from dataclasses import replace
 
 import pytest
 
-from dc_lib import chapter4
-from dc_lib.config import get_profile
-from dc_lib.experiments import Runner
+from dc_lib.core.config import get_profile
+from dc_lib.runs.experiments import Runner
+from dc_lib.thesis import chapter4
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dc_lib import cli
-from dc_lib.synset import SyntheticSet
+from dc_lib.core.synset import SyntheticSet
 from tests.test_own_data import make_folder
 
 FAST = ["--device", "cpu", "--no-progress", "--profile", "smoke"]
@@ -120,9 +120,9 @@ def test_bad_input_exits_2_with_one_error_line_and_no_traceback(tmp_path):
 
 @pytest.mark.parametrize("method", ["dm", "dc"])
 def test_an_interrupted_condensation_resumes_to_the_uninterrupted_result(pets, tmp_path, monkeypatch, method):
-    from dc_lib import checkpoint
+    from dc_lib.core import checkpoint
 
-    module = {"dm": "dc_lib.distribution_matching", "dc": "dc_lib.gradient_matching"}[method]
+    module = {"dm": "dc_lib.methods.distribution_matching", "dc": "dc_lib.methods.gradient_matching"}[method]
     args = (method, 1, "--iterations", "4")
     assert condense(pets, tmp_path / "a", *args) == 0
 

@@ -1,10 +1,10 @@
-"""A set against random real images of the same size (dc_lib.comparison)."""
+"""A set against random real images of the same size (dc_lib.runs.comparison)."""
 
 import torch
 
-from dc_lib.baselines import select_random
-from dc_lib.comparison import against_random, comparison_rows, random_draws
-from dc_lib.results import COLUMNS, ResultStore, summarise
+from dc_lib.methods.baselines import select_random
+from dc_lib.runs.comparison import against_random, comparison_rows, random_draws
+from dc_lib.runs.results import COLUMNS, ResultStore, summarise
 
 
 def test_each_random_draw_is_its_own_subset(tiny_real):

@@ -4,14 +4,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dc_lib import compiled
-from dc_lib.compiled import maybe_compile
-from dc_lib.config import get_profile
-from dc_lib.distribution_matching import condense_dm
-from dc_lib.evaluation import evaluate_set
-from dc_lib.gradient_matching import condense_gm
-from dc_lib.models import get_network
-from dc_lib.seeding import seed_everything
+from dc_lib.core.config import get_profile
+from dc_lib.core.models import get_network
+from dc_lib.core.seeding import seed_everything
+from dc_lib.engines import compiled
+from dc_lib.engines.compiled import maybe_compile
+from dc_lib.engines.evaluation import evaluate_set
+from dc_lib.methods.distribution_matching import condense_dm
+from dc_lib.methods.gradient_matching import condense_gm
 
 
 def _net():

@@ -1,12 +1,12 @@
-"""Making a small set by method name, saved so that nothing is lost (dc_lib.condense)."""
+"""Making a small set by method name, saved so that nothing is lost (dc_lib.methods.condense)."""
 
 import pytest
 import torch
 
-from dc_lib import condense as condense_module
-from dc_lib.condense import condense, condense_to
-from dc_lib.config import OWN_DATA
-from dc_lib.synset import SyntheticSet
+from dc_lib.core.config import OWN_DATA
+from dc_lib.core.synset import SyntheticSet
+from dc_lib.methods import condense as condense_module
+from dc_lib.methods.condense import condense, condense_to
 
 SMOKE = OWN_DATA["smoke"]
 

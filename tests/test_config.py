@@ -1,6 +1,6 @@
 import pytest
 
-from dc_lib.config import PROFILES, dm_iterations, get_profile
+from dc_lib.core.config import PROFILES, dm_iterations, get_profile
 
 
 def test_paper_profile_is_the_thesis_protocol():
@@ -32,7 +32,7 @@ def test_tinyimagenet_uses_half_the_iterations_in_the_paper_profile():
 
 
 def test_gradient_matching_iterations_can_differ_above_one_image_per_class():
-    from dc_lib.config import gm_iterations
+    from dc_lib.core.config import gm_iterations
 
     cpu, paper = get_profile("cpu"), get_profile("paper")
     assert gm_iterations(paper, 1) == gm_iterations(paper, 10) == 1000
@@ -40,7 +40,7 @@ def test_gradient_matching_iterations_can_differ_above_one_image_per_class():
 
 
 def test_a_chapter_plan_can_give_its_dsa_sets_their_own_iterations_above_one_image_per_class():
-    from dc_lib.config import gm_iterations
+    from dc_lib.core.config import gm_iterations
 
     cpu = get_profile("cpu")
     assert gm_iterations(cpu, 10, "dsa", 4) == cpu.chapter4.dsa_iterations_multi != gm_iterations(cpu, 10)
@@ -49,7 +49,7 @@ def test_a_chapter_plan_can_give_its_dsa_sets_their_own_iterations_above_one_ima
 
 
 def test_small_runs_exist_for_the_three_profiles_and_say_their_budget():
-    from dc_lib.config import OWN_DATA, QUICKSTART, small_run
+    from dc_lib.core.config import OWN_DATA, QUICKSTART, small_run
 
     for plan in (QUICKSTART, OWN_DATA):
         assert set(plan) == {"smoke", "cpu", "paper"}
@@ -58,14 +58,14 @@ def test_small_runs_exist_for_the_three_profiles_and_say_their_budget():
 
 
 def test_an_unknown_small_run_profile_lists_the_valid_ones():
-    from dc_lib.config import QUICKSTART, small_run
+    from dc_lib.core.config import QUICKSTART, small_run
 
     with pytest.raises(ValueError, match="Valid profiles: smoke, cpu, paper"):
         small_run(QUICKSTART, "fast")
 
 
 def test_dc_profile_in_the_environment_overrides_a_notebook_default(monkeypatch):
-    from dc_lib.config import notebook_profile
+    from dc_lib.core.config import notebook_profile
 
     monkeypatch.delenv("DC_PROFILE", raising=False)
     assert notebook_profile("cpu") == "cpu"

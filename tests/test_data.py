@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from dc_lib.data import (DATASETS, DatasetNotFoundError, canonical_name, check_ipc, denormalise,
+from dc_lib.core.data import (DATASETS, DatasetNotFoundError, canonical_name, check_ipc, denormalise,
                          load_dataset)
-from dc_lib.seeding import make_generator
+from dc_lib.core.seeding import make_generator
 
 from conftest import SHARED_DATA
 
@@ -62,7 +62,7 @@ def test_every_dataset_has_the_authors_normalisation_constants():
 
 @pytest.mark.skipif(not (SHARED_DATA / "cifar10_jpeg.npz").is_file(), reason="shared data not present")
 def test_lossy_cifar10_copy_is_flagged():
-    from dc_lib.data import load_arrays
+    from dc_lib.core.data import load_arrays
 
     _, source, note = load_arrays("cifar10", SHARED_DATA)
     assert source.endswith("cifar10_jpeg.npz") and "lossy" in note

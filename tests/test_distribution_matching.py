@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-import dc_lib.distribution_matching as dm
-from dc_lib.distribution_matching import class_mean_embeddings, condense_dm, condense_mmd_pixels
-from dc_lib.models import get_network
-from dc_lib.seeding import seed_everything
+from dc_lib.core.models import get_network
+from dc_lib.core.seeding import seed_everything
+import dc_lib.methods.distribution_matching as dm
+from dc_lib.methods.distribution_matching import class_mean_embeddings, condense_dm, condense_mmd_pixels
 
 SMALL = dict(batch_real=6, progress=False)
 

@@ -1,8 +1,8 @@
 import torch
 
-from dc_lib.evaluation import evaluate_set, test_accuracy as accuracy_of, train_network
-from dc_lib.models import get_network
-from dc_lib.seeding import make_generator, seed_everything
+from dc_lib.core.models import get_network
+from dc_lib.core.seeding import make_generator, seed_everything
+from dc_lib.engines.evaluation import evaluate_set, test_accuracy as accuracy_of, train_network
 
 
 def test_training_on_a_separable_set_fits_it(tiny_real):
@@ -44,7 +44,7 @@ def test_learning_rate_is_decayed_once_after_half_the_epochs(tiny_real, monkeypa
 
 
 def test_evaluation_networks_take_the_ablation_overrides(tiny_real, built_networks):
-    import dc_lib.evaluation as evaluation
+    import dc_lib.engines.evaluation as evaluation
 
     built = built_networks(evaluation)
     evaluation.evaluate_set(tiny_real.x_train[:10], tiny_real.y_train[:10], tiny_real, num_nets=1, epochs=1,

@@ -1,9 +1,9 @@
 import pytest
 
-import dc_lib.experiments as experiments
-from dc_lib.config import get_profile
-from dc_lib.experiments import Runner
-from dc_lib.results import Cell
+from dc_lib.core.config import get_profile
+import dc_lib.runs.experiments as experiments
+from dc_lib.runs.experiments import Runner
+from dc_lib.runs.results import Cell
 
 RANDOM = Cell(5, "5.1", "mnist", 1, "random", "none", "convnet")
 DM = Cell(5, "5.1", "mnist", 1, "dm")
@@ -60,7 +60,7 @@ def test_chapter3_sets_on_mnist_train_with_the_classical_augmentation(runner):
 
 
 def test_table_5_1_lists_thesis_cells_outside_the_profile_with_the_command_to_run_them(runner):
-    from dc_lib import chapter5
+    from dc_lib.thesis import chapter5
 
     summary, not_run = chapter5.table_5_1(runner)
     assert set(summary.method) == {"random", "dm", "mmd"} and set(summary.dataset) == {"mnist"}
@@ -167,7 +167,7 @@ def test_table_4_5_turns_augmentation_off_or_to_one_transformation(runner):
 def test_chapter_3_and_4_tables_state_the_gradient_matching_budget(runner):
     from dataclasses import replace
 
-    from dc_lib.tables import profile_line
+    from dc_lib.runs.tables import profile_line
 
     runner.profile = replace(runner.profile, gm_iterations=5, gm_iterations_multi=2,
                              chapter4=replace(runner.profile.chapter4, dsa_iterations_multi=3, eval_epochs=9))

@@ -9,11 +9,11 @@ run before any work.
 import pytest
 import torch
 
-from dc_lib import checks
-from dc_lib.baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
-from dc_lib.distribution_matching import condense_dm, condense_mmd_pixels
-from dc_lib.evaluation import evaluate_set
-from dc_lib.gradient_matching import condense_gm
+from dc_lib.core import checks
+from dc_lib.engines.evaluation import evaluate_set
+from dc_lib.methods.baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
+from dc_lib.methods.distribution_matching import condense_dm, condense_mmd_pixels
+from dc_lib.methods.gradient_matching import condense_gm
 
 BAD_IPCS = [0, -2, 1.5, True, "1"]
 QUIET = dict(progress=False)

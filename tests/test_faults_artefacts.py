@@ -5,10 +5,10 @@ import errno
 import pytest
 import torch
 
-from dc_lib import distribution_matching as dm_module
-from dc_lib.checkpoint import resume_checkpoint, save_checkpoint
-from dc_lib.distribution_matching import condense_dm
-from dc_lib.files import atomic_write
+from dc_lib.core.checkpoint import resume_checkpoint, save_checkpoint
+from dc_lib.core.files import atomic_write
+from dc_lib.methods import distribution_matching as dm_module
+from dc_lib.methods.distribution_matching import condense_dm
 
 SMALL = dict(batch_real=6, progress=False)
 
@@ -77,7 +77,7 @@ def test_a_full_disk_error_names_the_file(tmp_path):
 
 
 def _append_many(path, method):
-    from dc_lib.results import Cell, ResultStore, make_rows
+    from dc_lib.runs.results import Cell, ResultStore, make_rows
     store = ResultStore(path)
     for set_idx in range(20):
         cell = Cell(chapter=3, table="3.1", dataset="MNIST", ipc=1, method=method)
@@ -87,7 +87,7 @@ def _append_many(path, method):
 def test_two_processes_appending_into_one_store_lose_no_rows(tmp_path):
     import multiprocessing
 
-    from dc_lib.results import ResultStore
+    from dc_lib.runs.results import ResultStore
     path = tmp_path / "results.csv"
     ctx = multiprocessing.get_context("spawn")
     workers = [ctx.Process(target=_append_many, args=(path, m)) for m in ("dm", "dc")]
@@ -120,7 +120,7 @@ def test_dm_nan_without_a_checkpoint_does_not_mention_one(tiny_real, monkeypatch
 
 
 def test_dc_nan_after_resuming_names_the_checkpoint_to_delete(tiny_real, tmp_path, monkeypatch):
-    from dc_lib import gradient_matching as gm_module
+    from dc_lib.methods import gradient_matching as gm_module
 
     ckpt = tmp_path / "dc.ckpt"
     kw = dict(iterations=2, seed=1, checkpoint_path=ckpt, checkpoint_every=1, loops=(1, 1), batch_real=4,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dc_lib.data import DatasetFileError, load_dataset
+from dc_lib.core.data import DatasetFileError, load_dataset
 
 from conftest import make_arrays
 

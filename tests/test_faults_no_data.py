@@ -5,12 +5,12 @@ notebook in matplotlib's "Number of columns must be a positive integer, not 0"."
 import pandas as pd
 import pytest
 
-from dc_lib import chapter4, chapter5
-from dc_lib.config import get_profile
-from dc_lib.experiments import Runner
-from dc_lib.plotting import (plot_accuracy_vs_ipc, plot_evolution, plot_gradient_histograms, plot_synsets,
+from dc_lib.core.config import get_profile
+from dc_lib.runs.experiments import Runner
+from dc_lib.thesis import chapter4, chapter5
+from dc_lib.runs.plotting import (plot_accuracy_vs_ipc, plot_evolution, plot_gradient_histograms, plot_synsets,
                              save_figure)
-from dc_lib.results import SUMMARY_COLUMNS, summarise
+from dc_lib.runs.results import SUMMARY_COLUMNS, summarise
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ and a garbage line ended in ``ValueError: invalid literal for int()`` without na
 
 import pytest
 
-from dc_lib.results import COLUMNS, Cell, ResultStore, make_rows
+from dc_lib.runs.results import COLUMNS, Cell, ResultStore, make_rows
 
 # The damaged rows warn on every load until the next append rewrites the file; the tests check each
 # warning once, with pytest.warns, and ignore the repeats.

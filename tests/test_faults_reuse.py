@@ -10,10 +10,10 @@ import dataclasses
 import pytest
 import torch
 
-from dc_lib.config import get_profile
-from dc_lib.experiments import Runner
-from dc_lib.results import Cell
-from dc_lib.synset import SyntheticSet
+from dc_lib.core.config import get_profile
+from dc_lib.core.synset import SyntheticSet
+from dc_lib.runs.experiments import Runner
+from dc_lib.runs.results import Cell
 
 RANDOM = Cell(5, "5.1", "mnist", 1, "random", "none", "convnet")
 

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from dc_lib.gradient_matching import (condense_gm, freeze_batchnorm_on_real, gradient_distance, layer_distance,
+from dc_lib.methods.gradient_matching import (condense_gm, freeze_batchnorm_on_real, gradient_distance, layer_distance,
                                       loop_schedule)
-from dc_lib.models import get_network
-from dc_lib.seeding import make_generator, seed_everything
+from dc_lib.core.models import get_network
+from dc_lib.core.seeding import make_generator, seed_everything
 
 SMALL = dict(batch_real=4, progress=False, arch="convnet", loops=(2, 1))
 
@@ -86,7 +86,7 @@ def test_batchnorm_statistics_stay_frozen_during_matching(tiny_real):
 
 
 def test_the_condensing_network_takes_the_ablation_overrides(tiny_real, built_networks):
-    import dc_lib.gradient_matching as gm
+    import dc_lib.methods.gradient_matching as gm
 
     built = built_networks(gm)
     syn = condense_gm(tiny_real, 1, iterations=1, batch_real=4, arch_overrides={"act": "sigmoid"}, progress=False)
@@ -114,7 +114,7 @@ def test_on_iteration_sees_the_start_and_every_outer_iteration(tiny_real):
 
 
 def test_gradient_magnitudes_cover_every_class_on_both_sides(tiny_real):
-    from dc_lib.gradient_matching import gradient_magnitudes
+    from dc_lib.methods.gradient_matching import gradient_magnitudes
 
     seed_everything(0)
     net = get_network("convnet", 1, 10, (28, 28))

@@ -1,10 +1,10 @@
-"""Tests for dc_lib.models."""
+"""Tests for dc_lib.core.models."""
 
 import pytest
 import torch
 from torch import nn
 
-from dc_lib.models import NETWORKS, ConvNet, get_network, has_batchnorm
+from dc_lib.core.models import NETWORKS, ConvNet, get_network, has_batchnorm
 
 NUM_CLASSES = 10
 

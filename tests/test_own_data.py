@@ -1,11 +1,11 @@
-"""dc_lib.own_data: image folders, .npz, arrays, and a clear message for each bad input."""
+"""dc_lib.core.own_data: image folders, .npz, arrays, and a clear message for each bad input."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from dc_lib.data import load_dataset
-from dc_lib.own_data import DataInputError, check_class_sizes, load_data
+from dc_lib.core.data import load_dataset
+from dc_lib.core.own_data import DataInputError, check_class_sizes, load_data
 
 
 def make_folder(root, classes=("cat", "dog", "owl"), n=6, size=(8, 8), mode="L"):

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from dc_lib.results import Cell, ResultStore, load_thesis, make_rows, markdown_table, summarise, thesis_reference
+from dc_lib.runs.results import Cell, ResultStore, load_thesis, make_rows, markdown_table, summarise, thesis_reference
 
 SHARED_THESIS = Path(__file__).resolve().parents[1].parent / "shared" / "paper" / "thesis_results.csv"
 CELL = Cell(5, "5.1", "mnist", 1, "dm")
@@ -63,7 +63,7 @@ def test_project_copy_of_the_thesis_numbers_matches_the_shared_one():
 
 
 def test_thesis_reference_of_a_cross_architecture_cell_uses_its_condensing_network():
-    from dc_lib.results import Cell, load_thesis, thesis_reference
+    from dc_lib.runs.results import Cell, load_thesis, thesis_reference
 
     thesis = load_thesis()
     assert thesis_reference(thesis, Cell(3, "3.2", "mnist", 1, "dc", "convnet", "mlp"))[0] == 69.6

@@ -1,6 +1,6 @@
 import pytest
 
-from dc_lib.settings import parse_setting
+from dc_lib.runs.settings import parse_setting
 
 
 def test_an_empty_setting_is_the_default_convnet_with_our_distance():

@@ -1,12 +1,12 @@
 import pytest
 import torch
 
-import dc_lib.evaluation as evaluation
-import dc_lib.stacked as stacked
-from dc_lib.evaluation import evaluate_set, train_network
-from dc_lib.models import get_network
-from dc_lib.seeding import derive_seed, make_generator, seed_everything
-from dc_lib.stacked import (STACKABLE, StackedNetworks, choose_path, supports_stacking,
+from dc_lib.core.models import get_network
+from dc_lib.core.seeding import derive_seed, make_generator, seed_everything
+import dc_lib.engines.evaluation as evaluation
+from dc_lib.engines.evaluation import evaluate_set, train_network
+import dc_lib.engines.stacked as stacked
+from dc_lib.engines.stacked import (STACKABLE, StackedNetworks, choose_path, supports_stacking,
                             test_accuracies as stacked_accuracies, train_stacked)
 
 DSA = "color_crop_cutout_scale_rotate"
@@ -155,7 +155,7 @@ def test_asking_evaluate_set_stacked_for_an_unstackable_network_names_the_altern
 
 @pytest.mark.parametrize("strategy", [None, DSA, "classic"])
 def test_micro_batched_training_ends_at_the_weights_of_whole_batches(tiny_real, strategy):
-    from dc_lib.side_by_side import train_micro_batched
+    from dc_lib.engines.side_by_side import train_micro_batched
 
     x, y = tiny_real.x_train[::3], tiny_real.y_train[::3]
     whole, micro = fresh_nets("convnet", 1, **SMALL)[0], fresh_nets("convnet", 1, **SMALL)[0]
@@ -166,7 +166,7 @@ def test_micro_batched_training_ends_at_the_weights_of_whole_batches(tiny_real, 
 
 
 def test_side_by_side_gives_the_loops_accuracies(tiny_real):
-    from dc_lib.side_by_side import evaluate_set_side_by_side
+    from dc_lib.engines.side_by_side import evaluate_set_side_by_side
 
     x, y = tiny_real.x_train[::4], tiny_real.y_train[::4]
     kw = dict(num_nets=3, epochs=4, strategy=DSA, seed=5, progress=False, arch_overrides=SMALL)
@@ -176,7 +176,7 @@ def test_side_by_side_gives_the_loops_accuracies(tiny_real):
 
 
 def test_side_by_side_leaves_torchs_thread_count_as_it_was(tiny_real):
-    from dc_lib.side_by_side import evaluate_set_side_by_side
+    from dc_lib.engines.side_by_side import evaluate_set_side_by_side
 
     before = torch.get_num_threads()
     evaluate_set_side_by_side(tiny_real.x_train[:10], tiny_real.y_train[:10], tiny_real, arch="mlp", num_nets=2,
@@ -185,7 +185,7 @@ def test_side_by_side_leaves_torchs_thread_count_as_it_was(tiny_real):
 
 
 def test_micro_batching_a_batchnorm_network_is_refused(tiny_real):
-    from dc_lib.side_by_side import train_micro_batched
+    from dc_lib.engines.side_by_side import train_micro_batched
 
     with pytest.raises(ValueError, match="BatchNorm"):
         train_micro_batched(fresh_nets("convnet_bn", 1)[0], tiny_real.x_train[:4], tiny_real.y_train[:4], epochs=1,

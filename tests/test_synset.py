@@ -1,8 +1,8 @@
 import torch
 from PIL import Image
 
-from dc_lib.baselines import select_random
-from dc_lib.synset import SyntheticSet
+from dc_lib.core.synset import SyntheticSet
+from dc_lib.methods.baselines import select_random
 
 
 def test_save_load_round_trip_keeps_everything(tiny_real, tmp_path):

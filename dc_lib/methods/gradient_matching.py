@@ -24,17 +24,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .augment import apply_params, augment, sample_params
-from .compiled import maybe_compile
-from .data import RealData
+from ..core.augment import apply_params, augment, sample_params
+from ..core.checkpoint import diverged_hint, resume_checkpoint, save_checkpoint
+from ..core.checks import condensation_args, positive_int
+from ..core.data import RealData
+from ..core.models import get_network, has_batchnorm
+from ..core.seeding import make_generator, seed_everything
+from ..core.synset import SyntheticSet
+from ..engines.compiled import maybe_compile
+from ..engines.evaluation import train_epoch
+from ..engines.side_by_side import MICRO_BATCH as CPU_MICRO_BATCH
 from .distribution_matching import CPU_REAL_CHUNK, init_synthetic
-from .evaluation import train_epoch
-from .checkpoint import diverged_hint, resume_checkpoint, save_checkpoint
-from .checks import condensation_args, positive_int
-from .models import get_network, has_batchnorm
-from .seeding import make_generator, seed_everything
-from .side_by_side import MICRO_BATCH as CPU_MICRO_BATCH
-from .synset import SyntheticSet
 
 METRICS = ("ours", "mse", "cos")
 SIDES = ("siamese", "independent", "real", "syn")
@@ -209,7 +209,7 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
             images (``evaluation.train_epoch``); ``"auto"``: 16 on CPU for networks without
             BatchNorm, else None.
         compile: speed only: the real side's gradients and the network updates on S run through
-            ``torch.compile`` (:mod:`dc_lib.compiled`); the second-order synthetic side cannot.
+            ``torch.compile`` (:mod:`dc_lib.engines.compiled`); the second-order synthetic side cannot.
         seed, checkpoint_path, checkpoint_every, progress: as in ``condense_dm``.
 
     Returns:

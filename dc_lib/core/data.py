@@ -13,7 +13,7 @@ variable, else ``./data``. A relative root is relative to the directory the user
 typed the command in (``$PWD``, which a notebook kernel or subprocess started with
 another working directory still inherits), not to the kernel's working directory.
 Datasets registered at run time (:func:`register_dataset`, e.g. an image folder
-through :mod:`dc_lib.own_data`) are found by name before any file. Whether torchvision may download is the ``download``
+through :mod:`dc_lib.core.own_data`) are found by name before any file. Whether torchvision may download is the ``download``
 argument, else ``DC_DOWNLOAD`` (``0``/``1``), else yes.
 
 Images are normalised with the authors' per-dataset channel mean/std

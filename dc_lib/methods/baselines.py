@@ -24,12 +24,12 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .checks import non_negative_int, positive_int
-from .data import RealData, check_ipc
-from .files import atomic_write
-from .models import get_network
-from .seeding import make_generator, seed_everything
-from .synset import SyntheticSet
+from ..core.checks import non_negative_int, positive_int
+from ..core.data import RealData, check_ipc
+from ..core.files import atomic_write
+from ..core.models import get_network
+from ..core.seeding import make_generator, seed_everything
+from ..core.synset import SyntheticSet
 
 
 def _as_set(real: RealData, indices: torch.Tensor, ipc: int, method: str, seed: int, **config) -> SyntheticSet:

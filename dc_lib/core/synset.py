@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from . import __version__
+from .. import __version__
 from .checks import set_problems
 from .files import atomic_write
 

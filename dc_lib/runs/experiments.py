@@ -16,17 +16,17 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .augment import CLASSIC, default_strategy
-from .baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
-from .config import Profile, dm_iterations, gm_iterations
-from .data import DATASETS, DatasetInfo, DatasetNotFoundError, RealData, canonical_name, load_dataset
-from .distribution_matching import condense_dm, condense_mmd_pixels
-from .evaluation import evaluate_set, evaluate_whole_dataset
-from .gradient_matching import condense_gm, gm_method
+from ..core.augment import CLASSIC, default_strategy
+from ..core.config import Profile, dm_iterations, gm_iterations
+from ..core.data import DATASETS, DatasetInfo, DatasetNotFoundError, RealData, canonical_name, load_dataset
+from ..core.seeding import derive_seed, resolve_device
+from ..core.synset import SetFileError, SyntheticSet
+from ..engines.evaluation import evaluate_set, evaluate_whole_dataset
+from ..methods.baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
+from ..methods.distribution_matching import condense_dm, condense_mmd_pixels
+from ..methods.gradient_matching import condense_gm, gm_method
 from .results import Cell, ResultStore, make_rows
-from .seeding import derive_seed, resolve_device
 from .settings import parse_setting
-from .synset import SetFileError, SyntheticSet
 
 METHODS = ("dm", "mmd", "dc", "dsa", "dc_aug", "random", "herding", "kcenter", "forgetting", "whole")
 CORESETS = ("herding", "kcenter", "forgetting")

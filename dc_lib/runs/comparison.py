@@ -10,12 +10,12 @@ The random baseline depends on its draw, so it is measured over several draws: d
 
 from __future__ import annotations
 
-from .baselines import select_random
-from .data import RealData
-from .evaluation import evaluate_set
+from ..core.data import RealData
+from ..core.seeding import derive_seed
+from ..core.synset import SyntheticSet
+from ..engines.evaluation import evaluate_set
+from ..methods.baselines import select_random
 from .results import Cell, make_rows
-from .seeding import derive_seed
-from .synset import SyntheticSet
 
 
 def random_draws(real: RealData, ipc: int, draws: int, seed: int) -> list[SyntheticSet]:
@@ -44,7 +44,7 @@ def against_random(syn: SyntheticSet, real: RealData, *, nets: int, epochs: int,
 def comparison_rows(syn: SyntheticSet, accuracies: dict[str, list[float]], *, table: str, profile: str,
                     budget: str, data_source: str, seed: int = 0, arch: str = "convnet",
                     set_idx: int = 0) -> list[dict]:
-    """Tidy rows (:data:`dc_lib.results.COLUMNS`) of :func:`against_random`'s accuracies: the set's
+    """Tidy rows (:data:`dc_lib.runs.results.COLUMNS`) of :func:`against_random`'s accuracies: the set's
     networks as ``set_idx`` (default 0), ``net_idx`` 0..nets-1; random draw ``d`` as ``set_idx`` d,
     ``net_idx`` 0."""
     cell = Cell(chapter=0, table=table, dataset=syn.dataset, ipc=syn.ipc, method=syn.method,

@@ -12,11 +12,11 @@ import itertools
 
 import pandas as pd
 
-from . import tables
-from .config import ARCHS
-from .experiments import Runner
-from .models import ACTS, NORMS
-from .results import Cell, summarise
+from ..core.config import ARCHS
+from ..core.models import ACTS, NORMS
+from ..runs import tables
+from ..runs.experiments import Runner
+from ..runs.results import Cell, summarise
 
 THESIS_DATASETS = ("mnist", "fashionmnist", "svhn", "cifar10")
 THESIS_IPCS = (1, 10, 50)

@@ -2,7 +2,7 @@
 
 One entry point over the methods (DM, DC, DSA) and the selection baselines (random, herding,
 k-center, forgetting) for the command line and the own-data notebook. The thesis's experiments
-call the methods directly, with their chapter's settings (:mod:`dc_lib.experiments`).
+call the methods directly, with their chapter's settings (:mod:`dc_lib.runs.experiments`).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .config import SmallRun
-from .data import RealData
-from .synset import SyntheticSet
+from ..core.config import SmallRun
+from ..core.data import RealData
+from ..core.synset import SyntheticSet
 
 METHODS = ("dm", "dc", "dsa", "random", "herding", "kcenter", "forgetting")
 
@@ -32,7 +32,7 @@ def condense(real: RealData, method: str, ipc: int, run: SmallRun, *, iterations
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
-    from .augment import default_strategy
+    from ..core.augment import default_strategy
 
     if strategy == "auto":
         strategy = default_strategy(real.info.name)
@@ -82,7 +82,7 @@ def condense_to(path: str | os.PathLike, real: RealData, method: str, ipc: int, 
     """
     import warnings
 
-    from .synset import SetFileError
+    from ..core.synset import SetFileError
 
     path = Path(path)
     k = iterations if iterations is not None else {"dm": run.iterations, "dc": run.gm_iterations,

@@ -112,7 +112,7 @@ class Profile:
         feature_epochs: epochs of the whole-set network behind herding, k-center, forgetting.
         coreset_pool: candidates per class for the coreset selectors (None = the whole class).
         compile: run condensation and evaluation networks through ``torch.compile`` (speed only,
-            equal up to float rounding; :mod:`dc_lib.compiled`). Off in smoke, whose notebook
+            equal up to float rounding; :mod:`dc_lib.engines.compiled`). Off in smoke, whose notebook
             outputs nbval compares bit for bit, and in paper (not measured on CUDA).
     """
 

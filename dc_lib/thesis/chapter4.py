@@ -8,14 +8,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import chapter3, tables
-from .augment import OPS
-from .experiments import Runner
-from .files import atomic_write
-from .gradient_matching import condense_gm, gradient_magnitudes
-from .models import get_network
-from .results import Cell, summarise
-from .seeding import derive_seed, make_generator, seed_everything
+from ..core.augment import OPS
+from ..core.files import atomic_write
+from ..core.models import get_network
+from ..core.seeding import derive_seed, make_generator, seed_everything
+from ..methods.gradient_matching import condense_gm, gradient_magnitudes
+from ..runs import tables
+from ..runs.experiments import Runner
+from ..runs.results import Cell, summarise
+from . import chapter3
 
 THESIS_DATASETS = ("mnist", "fashionmnist", "svhn", "cifar10")
 THESIS_IPCS = (1, 10, 50)

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .augment import OPS
-from .models import ACTS, NORMS
+from ..core.augment import OPS
+from ..core.models import ACTS, NORMS
 
 # The default ConvNet of the thesis (section 3.3.1): depth 3, width 128, instance norm, ReLU, avg pooling.
 NETWORK_DEFAULTS = {"act": "relu", "pool": "avgpool", "norm": "instancenorm", "depth": "3", "width": "128"}

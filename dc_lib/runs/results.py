@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
-from .files import atomic_write
+from .. import __version__
+from ..core.files import atomic_write
 from .settings import parse_setting
 
 COLUMNS = ["chapter", "table", "dataset", "ipc", "method", "condense_arch", "eval_arch", "setting",
@@ -48,7 +48,7 @@ def _parse(column: str, value: str):
     return value if kind is str else kind(value)
 
 
-THESIS_CSV = Path(__file__).resolve().parent.parent / "results" / "thesis" / "thesis_results.csv"
+THESIS_CSV = Path(__file__).resolve().parents[2] / "results" / "thesis" / "thesis_results.csv"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .synset import SyntheticSet
+from ..core.synset import SyntheticSet
 
 
 def _skip(what: str, why: str) -> None:
@@ -64,7 +64,7 @@ def plot_accuracy_vs_ipc(summary: pd.DataFrame, title: str = ""):
 
 def plot_accuracy_bars(summary: pd.DataFrame, title: str = ""):
     """One bar per method (mean test accuracy, %), std as error bars and the thesis mean as a cross;
-    ``summary`` as written by :func:`dc_lib.results.summarise` (one row per method)."""
+    ``summary`` as written by :func:`dc_lib.runs.results.summarise` (one row per method)."""
     fig, ax = plt.subplots(figsize=(1.6 + 1.4 * max(len(summary), 1), 3.6))
     names = [f"{r.method}\n{r.ipc} img/cls" for r in summary.itertuples()]
     ax.bar(names, summary["mean"], yerr=summary["std"], capsize=4, color=["C0", "C7", "C1", "C2"][:len(summary)])

@@ -17,12 +17,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm  # plain text bars: no ipywidgets needed, same look in papermill logs
 
-from .augment import augment
-from .checks import non_negative_int, positive_int, set_problems
+from ..core.augment import augment
+from ..core.checks import non_negative_int, positive_int, set_problems
+from ..core.data import RealData
+from ..core.models import get_network, has_batchnorm
+from ..core.seeding import derive_seed, make_generator, seed_everything
 from .compiled import maybe_compile
-from .data import RealData
-from .models import get_network, has_batchnorm
-from .seeding import derive_seed, make_generator, seed_everything
 from .side_by_side import evaluate_set_side_by_side
 from .stacked import choose_path, evaluate_set_stacked, supports_stacking
 
@@ -71,7 +71,7 @@ def train_network(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
 
     ``strategy`` (a DSA string) augments each batch with per-image parameters.
     Shuffling and augmentation draws come from ``generator``. ``micro_batch``: see ``train_epoch``.
-    ``compile`` (speed only): run the forward/backward through ``torch.compile`` (:mod:`dc_lib.compiled`).
+    ``compile`` (speed only): run the forward/backward through ``torch.compile`` (:mod:`dc_lib.engines.compiled`).
     """
     check_micro_batch(net, micro_batch)
     model = maybe_compile(net, compile, images.device)
@@ -143,14 +143,14 @@ def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, 
     ``test_limit`` tests on the first N test images only (the smoke profile).
     ``arch_overrides``: ConvNet-family options of the evaluation networks (Appendix A.T2-T6).
     ``stacked``: True trains the networks all at once as one stacked model
-    (:mod:`dc_lib.stacked`), False one after another (the loop below, the readable
-    reference), None takes the path :func:`dc_lib.stacked.choose_path` measured
+    (:mod:`dc_lib.engines.stacked`), False one after another (the loop below, the readable
+    reference), None takes the path :func:`dc_lib.engines.stacked.choose_path` measured
     fastest for the device and set: the loop, the stacked model, or on CPU the
-    networks side by side on the cores (:mod:`dc_lib.side_by_side`). Every path gives
+    networks side by side on the cores (:mod:`dc_lib.engines.side_by_side`). Every path gives
     the loop's accuracies up to float rounding; networks that cannot be stacked
     (BatchNorm, architectures not checked) always take the loop.
     ``compile``: the loop and side by side run each network through ``torch.compile``
-    (:mod:`dc_lib.compiled`); the stacked path ignores it.
+    (:mod:`dc_lib.engines.compiled`); the stacked path ignores it.
     """
     check_evaluation_args(images, labels, real, num_nets=num_nets, epochs=epochs, **train_kw)
     if stacked is None:

@@ -1,10 +1,10 @@
 """Evaluation networks side by side on CPU cores, in cache-sized micro-batches.
 
-On a small CPU, stacking networks (:mod:`dc_lib.stacked`) makes every tensor
+On a small CPU, stacking networks (:mod:`dc_lib.engines.stacked`) makes every tensor
 ``num_nets`` times larger, and this convolutional net is already limited by how
 much of its activations stay in cache, not by per-call overhead. This path goes
 the other way, and gives the numbers of the plain loop
-(:func:`dc_lib.evaluation.evaluate_set`) up to float rounding:
+(:func:`dc_lib.engines.evaluation.evaluate_set`) up to float rounding:
 
 * each core trains whole networks on its own (one Python thread per core, one
   torch thread each: torch releases the GIL inside its kernels), instead of every
@@ -20,7 +20,7 @@ Network ``i`` gets exactly what the plain loop gives it: the initialisation afte
 ``seed_everything(derive_seed(seed, "net", i))``, its own generator for shuffling and
 DSA draws (the whole batch is augmented at once, before it is split, so draws and the
 ``classic`` strategy's batch mean are unchanged), the same schedule and optimiser.
-The architectures are those of :func:`dc_lib.stacked.supports_stacking` (no
+The architectures are those of :func:`dc_lib.engines.stacked.supports_stacking` (no
 BatchNorm: its batch statistics would see micro-batches instead of the batch).
 
 On CUDA the same functions run each worker thread's networks on its own CUDA stream, with
@@ -38,8 +38,8 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from .models import get_network
-from .seeding import derive_seed, make_generator, seed_everything
+from ..core.models import get_network
+from ..core.seeding import derive_seed, make_generator, seed_everything
 from .stacked import STACKABLE, _check_set, supports_stacking
 
 # Images per forward on CPU (README.md, "Performance"; 2 cores, 10-ipc set): training 16 (0.218 s per
@@ -78,7 +78,7 @@ def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, 
         workers: networks trained at once, one torch thread each; None -> torch's current
             thread count (the cores torch uses), at most ``num_nets``.
         micro_batch: images per forward/backward in training (the test reads ``TEST_BATCH`` at a time).
-        compile: train and test each network through ``torch.compile`` (:mod:`dc_lib.compiled`).
+        compile: train and test each network through ``torch.compile`` (:mod:`dc_lib.engines.compiled`).
         **train_kw: ``lr``, ``batch_size``, ``momentum``, ``weight_decay``.
 
     Returns:

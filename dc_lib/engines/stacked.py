@@ -1,12 +1,12 @@
 """Stacked evaluation networks: train N fresh networks at once, with the numbers of the plain loop.
 
-The evaluation protocol (:mod:`dc_lib.evaluation`) trains ``num_nets`` networks of one
+The evaluation protocol (:mod:`dc_lib.engines.evaluation`) trains ``num_nets`` networks of one
 architecture on one small set, one after another. Their parameters have the same
 shapes, so they can be stacked along a new leading *network* dimension and trained
 as one functional model (``torch.func.stack_module_state`` + ``functional_call`` +
 ``vmap``): every step is then one forward/backward over ``(num_nets, B, C, H, W)``
 instead of ``num_nets`` small ones. Network ``i`` keeps everything it has in
-:func:`dc_lib.evaluation.evaluate_set`:
+:func:`dc_lib.engines.evaluation.evaluate_set`:
 
 * the same initialisation: ``seed_everything(derive_seed(seed, "net", i))`` right
   before ``get_network``, as the reference does;
@@ -37,7 +37,7 @@ Where it pays: stacking turns ``num_nets`` small steps into one large one, which
 a device that a single small network leaves idle (a GPU). On a small CPU it does not
 (measured in README.md, "Performance", and ``benchmarks/bench.py``): one network's step
 is already compute-bound there, so ``evaluate_set``'s automatic choice
-(:func:`choose_path`) uses :mod:`dc_lib.side_by_side` on CPU instead.
+(:func:`choose_path`) uses :mod:`dc_lib.engines.side_by_side` on CPU instead.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm import tqdm
 
-from .augment import CLASSIC, AugParams, apply_params, augment, sample_params
-from .models import get_network, has_batchnorm
-from .seeding import derive_seed, make_generator, seed_everything
+from ..core.augment import CLASSIC, AugParams, apply_params, augment, sample_params
+from ..core.models import get_network, has_batchnorm
+from ..core.seeding import derive_seed, make_generator, seed_everything
 
 # Architectures whose stacked training is checked against the plain loop (tests/test_stacked.py).
 STACKABLE = ("convnet", "convnet_d4", "mlp", "lenet")
@@ -78,7 +78,7 @@ def choose_path(arch: str, device: torch.device | str, num_nets: int, set_size: 
     networks, an architecture of :func:`supports_stacking`. Everything else (one network,
     whole-dataset training, BatchNorm) takes the plain loop.
 
-    * CPU: ``"side_by_side"`` (:mod:`dc_lib.side_by_side`). Stacking is slower there:
+    * CPU: ``"side_by_side"`` (:mod:`dc_lib.engines.side_by_side`). Stacking is slower there:
       one network's step is already compute-bound, the batched convolution is no faster
       than separate ones, and ``num_nets`` times larger activations fall out of cache.
     * CUDA: ``"stacked"``, where one network's small-batch step leaves the GPU mostly idle.

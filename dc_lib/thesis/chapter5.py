@@ -11,9 +11,9 @@ import itertools
 
 import pandas as pd
 
-from .experiments import Runner
-from . import tables
-from .results import Cell, summarise
+from ..runs import tables
+from ..runs.experiments import Runner
+from ..runs.results import Cell, summarise
 
 def _arch(dataset: str, bn: bool = False) -> str:
     arch = "convnet_d4" if dataset == "tinyimagenet" else "convnet"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .config import gm_iterations
+from ..core.config import gm_iterations
+from ..core.files import atomic_write
 from .experiments import Runner
-from .files import atomic_write
 from .results import Cell, markdown_table, write_summary
 
 

@@ -1,7 +1,7 @@
 """Your own data, without editing the library: image folders, .npz files, arrays.
 
-:func:`load_data` turns a source into a :class:`~dc_lib.data.RealData` and registers
-it by name (:func:`dc_lib.data.register_dataset`), so ``load_dataset(name)``, the
+:func:`load_data` turns a source into a :class:`~dc_lib.core.data.RealData` and registers
+it by name (:func:`dc_lib.core.data.register_dataset`), so ``load_dataset(name)``, the
 condensation functions, ``evaluate_set`` and the Runner all find it.
 
 Sources:
@@ -10,7 +10,7 @@ Sources:
   Pillow reads), either ``DIR/train/<class>/`` + ``DIR/test/<class>/`` (split given)
   or ``DIR/<class>/`` (split made here: seeded, stratified, ``test_fraction``);
 * an ``.npz`` in the ``../shared/data`` format (uint8 ``x_train, y_train, x_test, y_test``);
-* the name of a known dataset (delegates to :func:`dc_lib.data.load_dataset`);
+* the name of a known dataset (delegates to :func:`dc_lib.core.data.load_dataset`);
 * a dict of in-memory arrays ``{"x_train", "y_train", "x_test", "y_test"}``.
 
 Normalisation mean/std are computed from the training split.
@@ -214,7 +214,7 @@ def load_data(source, name: str | None = None, *, test_fraction: float = 0.2, se
 
 def check_class_sizes(real: RealData, ipc: int) -> None:
     """Raise DataInputError naming every class with fewer than ``ipc`` training images
-    (:func:`dc_lib.data.check_ipc`, as the error type of bad input)."""
+    (:func:`dc_lib.core.data.check_ipc`, as the error type of bad input)."""
     try:
         check_ipc(real, ipc)
     except ValueError as err:

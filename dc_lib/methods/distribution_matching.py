@@ -31,14 +31,14 @@ from pathlib import Path
 import torch
 from tqdm import tqdm  # plain text bars: no ipywidgets needed, same look in papermill logs
 
-from .augment import apply_params, default_strategy, sample_params
-from .data import RealData, check_ipc
-from .checkpoint import diverged_hint, resume_checkpoint, save_checkpoint
-from .checks import condensation_args
-from .compiled import maybe_compile
-from .models import get_network, has_batchnorm
-from .seeding import make_generator, seed_everything
-from .synset import SyntheticSet
+from ..core.augment import apply_params, default_strategy, sample_params
+from ..core.checkpoint import diverged_hint, resume_checkpoint, save_checkpoint
+from ..core.checks import condensation_args
+from ..core.data import RealData, check_ipc
+from ..core.models import get_network, has_batchnorm
+from ..core.seeding import make_generator, seed_everything
+from ..core.synset import SyntheticSet
+from ..engines.compiled import maybe_compile
 
 
 # Real images per embedding forward on CPU (2 cores, 256 real/class, 10 ipc: one DM iteration
@@ -106,7 +106,7 @@ def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
             None elsewhere. Without BatchNorm the class means are the same up to float
             rounding; with BatchNorm it is ignored (one forward over all classes).
         compile: speed only: run the embedding network through ``torch.compile``
-            (:mod:`dc_lib.compiled`; equal up to float rounding).
+            (:mod:`dc_lib.engines.compiled`; equal up to float rounding).
 
     Returns:
         The SyntheticSet, images ``(num_classes * ipc, C, H, W)`` in normalised space.
