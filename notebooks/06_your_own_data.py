@@ -37,7 +37,7 @@ from dc_lib.core.config import OWN_DATA, notebook_profile, small_run
 from dc_lib.core.own_data import export_image_folder, load_data
 from dc_lib.core.seeding import resolve_device
 from dc_lib.core.synset import SyntheticSet
-from dc_lib.engines.evaluation import evaluate_set
+from dc_lib.engines.choose import evaluate_set
 from dc_lib.methods.condense import condense_to
 from dc_lib.runs.comparison import against_random, comparison_rows
 from dc_lib.runs.plotting import plot_accuracy_bars, plot_synsets, save_figure

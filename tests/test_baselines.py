@@ -1,7 +1,7 @@
 import torch
 
 from dc_lib.methods.baselines import (forgetting_counts, herding, k_center, select_forgetting, select_herding,
-                              select_k_center)
+                                      select_k_center)
 from dc_lib.core.models import get_network
 from dc_lib.core.seeding import seed_everything
 

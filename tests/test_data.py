@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from dc_lib.core.data import (DATASETS, DatasetNotFoundError, canonical_name, check_ipc, denormalise,
-                         load_dataset)
+                              load_dataset)
 from dc_lib.core.seeding import make_generator
 
 from conftest import SHARED_DATA

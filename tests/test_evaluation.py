@@ -2,7 +2,8 @@ import torch
 
 from dc_lib.core.models import get_network
 from dc_lib.core.seeding import make_generator, seed_everything
-from dc_lib.engines.evaluation import evaluate_set, test_accuracy as accuracy_of, train_network
+from dc_lib.engines.choose import evaluate_set
+from dc_lib.engines.evaluation import test_accuracy as accuracy_of, train_network
 
 
 def test_training_on_a_separable_set_fits_it(tiny_real):
@@ -47,6 +48,6 @@ def test_evaluation_networks_take_the_ablation_overrides(tiny_real, built_networ
     import dc_lib.engines.evaluation as evaluation
 
     built = built_networks(evaluation)
-    evaluation.evaluate_set(tiny_real.x_train[:10], tiny_real.y_train[:10], tiny_real, num_nets=1, epochs=1,
-                            strategy=None, seed=0, progress=False, arch_overrides={"width": 16})
+    evaluation.evaluate_set_loop(tiny_real.x_train[:10], tiny_real.y_train[:10], tiny_real, num_nets=1, epochs=1,
+                                 strategy=None, seed=0, progress=False, arch_overrides={"width": 16})
     assert built == [{"width": 16}]

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from dc_lib.core import checks
-from dc_lib.engines.evaluation import evaluate_set
+from dc_lib.engines.choose import evaluate_set
 from dc_lib.methods.baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
 from dc_lib.methods.distribution_matching import condense_dm, condense_mmd_pixels
 from dc_lib.methods.gradient_matching import condense_gm

@@ -9,7 +9,7 @@ from dc_lib.core.config import get_profile
 from dc_lib.runs.experiments import Runner
 from dc_lib.thesis import chapter4, chapter5
 from dc_lib.runs.plotting import (plot_accuracy_vs_ipc, plot_evolution, plot_gradient_histograms, plot_synsets,
-                             save_figure)
+                                  save_figure)
 from dc_lib.runs.results import SUMMARY_COLUMNS, summarise
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from dc_lib.methods.gradient_matching import (condense_gm, freeze_batchnorm_on_real, gradient_distance, layer_distance,
-                                      loop_schedule)
+                                              loop_schedule)
 from dc_lib.core.models import get_network
 from dc_lib.core.seeding import make_generator, seed_everything
 

@@ -3,11 +3,13 @@ import torch
 
 from dc_lib.core.models import get_network
 from dc_lib.core.seeding import derive_seed, make_generator, seed_everything
+import dc_lib.engines.choose as choose
+from dc_lib.engines.choose import choose_path, evaluate_set
 import dc_lib.engines.evaluation as evaluation
-from dc_lib.engines.evaluation import evaluate_set, train_network
+from dc_lib.engines.evaluation import train_network
 import dc_lib.engines.stacked as stacked
-from dc_lib.engines.stacked import (STACKABLE, StackedNetworks, choose_path, supports_stacking,
-                            test_accuracies as stacked_accuracies, train_stacked)
+from dc_lib.engines.stacked import (STACKABLE, StackedNetworks, supports_stacking,
+                                    test_accuracies as stacked_accuracies, train_stacked)
 
 DSA = "color_crop_cutout_scale_rotate"
 SMALL = {"width": 16}  # a narrow ConvNet keeps each test well under a second
@@ -95,7 +97,7 @@ def test_batchnorm_networks_fall_back_to_the_loop(tiny_real, monkeypatch, arch, 
     def must_not_run(*a, **k):
         raise AssertionError("the stacked path was taken for a BatchNorm network")
 
-    monkeypatch.setattr(evaluation, "evaluate_set_stacked", must_not_run)
+    monkeypatch.setattr(choose, "evaluate_set_stacked", must_not_run)
     assert evaluate_set(x, y, tiny_real, stacked=True, **kw) == loop  # the loop itself: bit for bit
 
 
@@ -146,7 +148,7 @@ def test_labels_that_do_not_match_the_images_are_refused(tiny_real):
 
 
 def test_asking_evaluate_set_stacked_for_an_unstackable_network_names_the_alternative(tiny_real):
-    with pytest.raises(ValueError, match="evaluation.evaluate_set"):
+    with pytest.raises(ValueError, match="choose.evaluate_set"):
         stacked.evaluate_set_stacked(tiny_real.x_train[:10], tiny_real.y_train[:10], tiny_real, arch="convnet_bn",
                                      num_nets=2, epochs=1, strategy=None, seed=0, progress=False)
 

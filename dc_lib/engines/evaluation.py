@@ -8,6 +8,10 @@ SGD, momentum 0.9, weight decay 5e-4, lr 0.01, batch 256, ``epochs + 1``
 passes over the set with the lr multiplied by 0.1 (and the optimiser
 recreated) after pass ``epochs // 2 + 1``; DSA augmentation (independent
 per image) while training on DSA/DM sets; test accuracy measured once, at the end.
+
+This module is the reference loop (:func:`evaluate_set_loop`) and its pieces; it imports no fast
+path. :func:`dc_lib.engines.choose.evaluate_set`, what the rest of the library calls, picks this
+loop or a fast path (stacked, side by side) that gives its numbers up to float rounding.
 """
 
 from __future__ import annotations
@@ -23,8 +27,6 @@ from ..core.data import RealData
 from ..core.models import get_network, has_batchnorm
 from ..core.seeding import derive_seed, make_generator, seed_everything
 from .compiled import maybe_compile
-from .side_by_side import evaluate_set_side_by_side
-from .stacked import choose_path, evaluate_set_stacked, supports_stacking
 
 
 def train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor,
@@ -132,40 +134,24 @@ def check_evaluation_args(images: torch.Tensor, labels: torch.Tensor, real: Real
         raise ValueError(f"cannot evaluate this set on {info.name}: " + "; ".join(problems))
 
 
-def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, arch: str = "convnet",
-                 num_nets: int, epochs: int, strategy: str | None, seed: int,
-                 test_limit: int | None = None, progress: bool = True, arch_overrides: dict | None = None,
-                 stacked: bool | None = None, compile: bool = False, **train_kw) -> list[float]:
-    """Train ``num_nets`` fresh networks of ``arch`` on one small set; return their test accuracies (%).
+def evaluate_set_loop(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, arch: str = "convnet",
+                      num_nets: int, epochs: int, strategy: str | None, seed: int,
+                      test_limit: int | None = None, progress: bool = True, arch_overrides: dict | None = None,
+                      compile: bool = False, **train_kw) -> list[float]:
+    """The reference: train ``num_nets`` fresh networks of ``arch``, one after another; test accuracies (%).
 
-    Network ``i`` is seeded with ``derive_seed(seed, "net", i)`` (initialisation,
+    ``images (N, C, H, W)`` (normalised) and ``labels (N,)`` are the small set, ``real`` gives the
+    test split. Network ``i`` is seeded with ``derive_seed(seed, "net", i)`` (initialisation,
     shuffling and augmentation), so each accuracy is reproducible on its own.
     ``test_limit`` tests on the first N test images only (the smoke profile).
     ``arch_overrides``: ConvNet-family options of the evaluation networks (Appendix A.T2-T6).
-    ``stacked``: True trains the networks all at once as one stacked model
-    (:mod:`dc_lib.engines.stacked`), False one after another (the loop below, the readable
-    reference), None takes the path :func:`dc_lib.engines.stacked.choose_path` measured
-    fastest for the device and set: the loop, the stacked model, or on CPU the
-    networks side by side on the cores (:mod:`dc_lib.engines.side_by_side`). Every path gives
-    the loop's accuracies up to float rounding; networks that cannot be stacked
-    (BatchNorm, architectures not checked) always take the loop.
-    ``compile``: the loop and side by side run each network through ``torch.compile``
-    (:mod:`dc_lib.engines.compiled`); the stacked path ignores it.
+    ``compile``: run each network through ``torch.compile`` (:mod:`dc_lib.engines.compiled`).
+    ``train_kw``: as :func:`train_network` (``lr``, ``batch_size``, ...).
+
+    This is the readable protocol; :func:`dc_lib.engines.choose.evaluate_set` is what the
+    library calls, and takes this loop or a fast path that gives its numbers up to float rounding.
     """
     check_evaluation_args(images, labels, real, num_nets=num_nets, epochs=epochs, **train_kw)
-    if stacked is None:
-        path = choose_path(arch, real.device, num_nets, images.shape[0],
-                           batch_size=train_kw.get("batch_size", 256), arch_overrides=arch_overrides)
-    elif isinstance(stacked, bool):
-        path = "stacked" if stacked and supports_stacking(arch, arch_overrides) else "loop"
-    else:
-        raise ValueError(f"stacked must be True, False or None (automatic), got {stacked!r}")
-    common = dict(arch=arch, num_nets=num_nets, epochs=epochs, strategy=strategy, seed=seed, test_limit=test_limit,
-                  progress=progress, arch_overrides=arch_overrides, **train_kw)
-    if path == "stacked":
-        return evaluate_set_stacked(images, labels, real, **common)
-    if path == "side_by_side":
-        return evaluate_set_side_by_side(images, labels, real, compile=compile, **common)
     info = real.info
     x_test, y_test = real.x_test, real.y_test
     if test_limit is not None:
@@ -181,11 +167,3 @@ def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, 
                       generator=make_generator(net_seed), compile=compile, **train_kw)
         accs.append(test_accuracy(net, x_test, y_test, compile=compile))
     return accs
-
-
-def evaluate_whole_dataset(real: RealData, *, arch: str = "convnet", num_nets: int, epochs: int,
-                           seed: int, strategy: str | None = None, test_limit: int | None = None,
-                           progress: bool = True, compile: bool = False) -> list[float]:
-    """The upper bound: networks trained on the whole training set (same recipe), test accuracies (%)."""
-    return evaluate_set(real.x_train, real.y_train, real, arch=arch, num_nets=num_nets, epochs=epochs,
-                        strategy=strategy, seed=seed, test_limit=test_limit, progress=progress, compile=compile)

@@ -4,7 +4,7 @@ On a small CPU, stacking networks (:mod:`dc_lib.engines.stacked`) makes every te
 ``num_nets`` times larger, and this convolutional net is already limited by how
 much of its activations stay in cache, not by per-call overhead. This path goes
 the other way, and gives the numbers of the plain loop
-(:func:`dc_lib.engines.evaluation.evaluate_set`) up to float rounding:
+(:func:`dc_lib.engines.evaluation.evaluate_set_loop`) up to float rounding:
 
 * each core trains whole networks on its own (one Python thread per core, one
   torch thread each: torch releases the GIL inside its kernels), instead of every
@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from ..core.models import get_network
 from ..core.seeding import derive_seed, make_generator, seed_everything
+from .evaluation import test_accuracy, train_network
 from .stacked import STACKABLE, _check_set, supports_stacking
 
 # Images per forward on CPU (README.md, "Performance"; 2 cores, 10-ipc set): training 16 (0.218 s per
@@ -59,7 +60,6 @@ def train_micro_batched(net: nn.Module, images: torch.Tensor, labels: torch.Tens
     plain loop's; only the forward/backward of a batch is split into chunks of
     ``micro_batch`` images whose gradients add up to the batch's.
     """
-    from .evaluation import train_network  # evaluation imports this module
     return train_network(net, images, labels, epochs=epochs, generator=generator, micro_batch=micro_batch,
                          **train_kw)
 
@@ -86,7 +86,7 @@ def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, 
     """
     if not supports_stacking(arch, arch_overrides):
         raise ValueError(f"arch {arch!r} is not supported here (supported: {', '.join(STACKABLE)}, without "
-                         "BatchNorm); use evaluation.evaluate_set, which falls back to the plain loop")
+                         "BatchNorm); use dc_lib.engines.choose.evaluate_set, which falls back to the plain loop")
     cuda = torch.device(real.device).type == "cuda"
     if isinstance(num_nets, bool) or not isinstance(num_nets, int) or num_nets < 1:
         raise ValueError(f"num_nets must be a positive int, got {num_nets!r}")
@@ -170,7 +170,5 @@ def train_side_by_side(nets: list[nn.Module], images: torch.Tensor, labels: torc
 def accuracies_side_by_side(nets: list[nn.Module], x: torch.Tensor, y: torch.Tensor, *, workers: int | None = None,
                             batch_size: int = TEST_BATCH, compile: bool = False) -> list[float]:
     """Top-1 accuracy (%) of every network (eval mode) on ``x (N, C, H, W)``, ``y (N,)``, ``workers`` at a time."""
-    from .evaluation import test_accuracy  # evaluation imports this module
-
     return _on_cores(lambda i: test_accuracy(nets[i], x, y, batch_size, compile), len(nets), workers,
                      device=x.device)

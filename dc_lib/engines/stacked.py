@@ -6,7 +6,7 @@ shapes, so they can be stacked along a new leading *network* dimension and train
 as one functional model (``torch.func.stack_module_state`` + ``functional_call`` +
 ``vmap``): every step is then one forward/backward over ``(num_nets, B, C, H, W)``
 instead of ``num_nets`` small ones. Network ``i`` keeps everything it has in
-:func:`dc_lib.engines.evaluation.evaluate_set`:
+:func:`dc_lib.engines.evaluation.evaluate_set_loop`:
 
 * the same initialisation: ``seed_everything(derive_seed(seed, "net", i))`` right
   before ``get_network``, as the reference does;
@@ -37,7 +37,7 @@ Where it pays: stacking turns ``num_nets`` small steps into one large one, which
 a device that a single small network leaves idle (a GPU). On a small CPU it does not
 (measured in README.md, "Performance", and ``benchmarks/bench.py``): one network's step
 is already compute-bound there, so ``evaluate_set``'s automatic choice
-(:func:`choose_path`) uses :mod:`dc_lib.engines.side_by_side` on CPU instead.
+(:func:`dc_lib.engines.choose.choose_path`) uses :mod:`dc_lib.engines.side_by_side` on CPU instead.
 """
 
 from __future__ import annotations
@@ -67,25 +67,6 @@ def supports_stacking(arch: str, arch_overrides: dict | None = None) -> bool:
     architectures not in :data:`STACKABLE`.
     """
     return str(arch).lower() in STACKABLE and (arch_overrides or {}).get("norm") != "batchnorm"
-
-
-def choose_path(arch: str, device: torch.device | str, num_nets: int, set_size: int, *, batch_size: int = 256,
-                arch_overrides: dict | None = None) -> str:
-    """The path ``evaluate_set(stacked=None)`` takes: ``"loop"``, ``"stacked"`` or ``"side_by_side"``.
-
-    Only where a fast path was measured to pay (README.md, "Performance"): sets that fit
-    one batch (``set_size <= batch_size``, the synthetic and coreset sets), at least 2
-    networks, an architecture of :func:`supports_stacking`. Everything else (one network,
-    whole-dataset training, BatchNorm) takes the plain loop.
-
-    * CPU: ``"side_by_side"`` (:mod:`dc_lib.engines.side_by_side`). Stacking is slower there:
-      one network's step is already compute-bound, the batched convolution is no faster
-      than separate ones, and ``num_nets`` times larger activations fall out of cache.
-    * CUDA: ``"stacked"``, where one network's small-batch step leaves the GPU mostly idle.
-    """
-    if not supports_stacking(arch, arch_overrides) or num_nets < 2 or set_size > batch_size:
-        return "loop"
-    return "stacked" if torch.device(device).type == "cuda" else "side_by_side"
 
 
 class StackedNetworks:
@@ -275,7 +256,7 @@ def evaluate_set_stacked(images: torch.Tensor, labels: torch.Tensor, real, *, ar
     """
     if not supports_stacking(arch, arch_overrides):
         raise ValueError(f"arch {arch!r} is not stacked (stackable: {', '.join(STACKABLE)}); "
-                         "use evaluation.evaluate_set, which falls back to the plain loop")
+                         "use dc_lib.engines.choose.evaluate_set, which falls back to the plain loop")
     if isinstance(num_nets, bool) or not isinstance(num_nets, int) or num_nets < 1:
         raise ValueError(f"num_nets must be a positive int, got {num_nets!r}")
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..core.data import RealData
 from ..core.seeding import derive_seed
 from ..core.synset import SyntheticSet
-from ..engines.evaluation import evaluate_set
+from ..engines.choose import evaluate_set
 from ..methods.baselines import select_random
 from .results import Cell, make_rows
 

@@ -21,7 +21,7 @@ from ..core.config import Profile, dm_iterations, gm_iterations
 from ..core.data import DATASETS, DatasetInfo, DatasetNotFoundError, RealData, canonical_name, load_dataset
 from ..core.seeding import derive_seed, resolve_device
 from ..core.synset import SetFileError, SyntheticSet
-from ..engines.evaluation import evaluate_set, evaluate_whole_dataset
+from ..engines.choose import evaluate_set, evaluate_whole_dataset
 from ..methods.baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
 from ..methods.distribution_matching import condense_dm, condense_mmd_pixels
 from ..methods.gradient_matching import condense_gm, gm_method
