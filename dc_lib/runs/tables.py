@@ -1,13 +1,19 @@
-"""Shared plumbing of the chapter modules: run a table's cells, label and write the table."""
+"""Shared plumbing of the chapter modules: run a table's cells, label and write the table.
+
+Also what two chapters run alike (the chapter modules never import each other): the
+cross-architecture table, Table 3.2 for DC and Table 4.3 for DSA.
+"""
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 
-from ..core.config import gm_iterations
+from ..core.config import ARCHS, gm_iterations
 from ..core.files import atomic_write
 from .experiments import Runner
-from .results import Cell, markdown_table, write_summary
+from .results import Cell, markdown_table, summarise, write_summary
 
 
 def paper_command(chapter: int) -> str:
@@ -30,6 +36,23 @@ def run_cells(runner: Runner, cells: list[Cell], skipped: list[Cell], chapter: i
         if status != "done":
             not_run.append((cell, status))
     return not_run
+
+
+def cross_architecture(runner: Runner, table: str, method: str, chapter: int):
+    """Sets condensed on one architecture (C), evaluated on others (T): MNIST, 1 ipc.
+
+    Table 3.2 (``method="dc"``, chapter 3) and Table 4.3 (``"dsa"``, chapter 4): the C x T grid
+    over :data:`dc_lib.core.config.ARCHS`; the pairs outside the chapter plan's ``cross_arch`` are
+    listed as not run. Returns the summary and the cells not run with their reason.
+    """
+    plan = runner.profile.chapter3 if chapter == 3 else runner.profile.chapter4
+    condense_archs, eval_archs = plan.cross_arch
+    cells, skipped = [], []
+    for c_arch, t_arch in itertools.product(ARCHS, ARCHS):
+        cell = Cell(chapter, table, "mnist", 1, method, c_arch, t_arch, "")
+        (cells if c_arch in condense_archs and t_arch in eval_archs else skipped).append(cell)
+    not_run = run_cells(runner, cells, skipped, chapter=chapter)
+    return summarise(runner.rows(table)), not_run
 
 
 def profile_line(runner: Runner, evaluation: str, chapter: int | None = None) -> str:

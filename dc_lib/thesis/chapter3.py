@@ -72,16 +72,9 @@ def figure_3_3(runner: Runner, dataset=None, ipcs=None) -> pd.DataFrame:
     return summarise(runner.rows("F3.3"))
 
 
-def cross_architecture(runner: Runner, table: str = "3.2", method: str = "dc", chapter: int = 3):
-    """Sets condensed on one architecture (C), evaluated on others (T): MNIST, 1 ipc (Tables 3.2 / 4.3)."""
-    plan = runner.profile.chapter3 if chapter == 3 else runner.profile.chapter4
-    condense_archs, eval_archs = plan.cross_arch
-    cells, skipped = [], []
-    for c_arch, t_arch in itertools.product(ARCHS, ARCHS):
-        cell = dataclasses.replace(_cell(table, "mnist", 1, method, c_arch, t_arch), chapter=chapter)
-        (cells if c_arch in condense_archs and t_arch in eval_archs else skipped).append(cell)
-    not_run = tables.run_cells(runner, cells, skipped, chapter=chapter)
-    return summarise(runner.rows(table)), not_run
+def cross_architecture(runner: Runner):
+    """Table 3.2: DC sets condensed on one architecture (C), evaluated on others (T): MNIST, 1 ipc."""
+    return tables.cross_architecture(runner, table="3.2", method="dc", chapter=3)
 
 
 def ablation(runner: Runner, table: str) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:

@@ -16,7 +16,6 @@ from ..methods.gradient_matching import condense_gm, gradient_magnitudes
 from ..runs import tables
 from ..runs.experiments import Runner
 from ..runs.results import Cell, summarise
-from . import chapter3
 
 THESIS_DATASETS = ("mnist", "fashionmnist", "svhn", "cifar10")
 THESIS_IPCS = (1, 10, 50)
@@ -101,7 +100,7 @@ def table_4_2(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
 
 def table_4_3(runner: Runner):
     """DSA sets across architectures (MNIST, 1 ipc): condensed on C, evaluated on T."""
-    return chapter3.cross_architecture(runner, table="4.3", method="dsa", chapter=4)
+    return tables.cross_architecture(runner, table="4.3", method="dsa", chapter=4)
 
 
 def table_4_4(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
