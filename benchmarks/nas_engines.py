@@ -13,11 +13,11 @@ import time
 
 import torch
 
-from dc_lib.augment import default_strategy
-from dc_lib.baselines import select_random
-from dc_lib.data import load_dataset
-from dc_lib.evaluation import evaluate_set
-from dc_lib.nas import sample_space, validation_split
+from dc_lib.core.augment import default_strategy
+from dc_lib.core.data import load_dataset
+from dc_lib.engines.choose import evaluate_set
+from dc_lib.methods.baselines import select_random
+from dc_lib.runs.nas import sample_space, validation_split
 
 
 def main() -> None:

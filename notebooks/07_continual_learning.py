@@ -23,7 +23,7 @@
 # runs the same protocols on **substitute streams** (MNIST → USPS; MNIST + FashionMNIST as 20
 # classes) and leaves out the costly DC/DSA memories; its tables name the substitute and never
 # put it beside a thesis number. Where the thesis is silent (batch, optimiser, normalisation, how
-# the fine-tuning set is drawn) `dc_lib.continual`'s docstrings say what we chose.
+# the fine-tuning set is drawn) `dc_lib.runs.continual`'s docstrings say what we chose.
 
 # %% tags=["parameters"]
 PROFILE = "smoke"  # smoke (seconds) | cpu (substitute streams, reduced) | paper (thesis streams, GPU)
@@ -37,10 +37,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from dc_lib import continual_runs
-from dc_lib.config import CONTINUAL, notebook_profile
-from dc_lib.plotting import plot_incremental, save_figure
-from dc_lib.seeding import resolve_device
+from dc_lib.core.config import CONTINUAL, notebook_profile
+from dc_lib.core.seeding import resolve_device
+from dc_lib.runs.plotting import plot_incremental, save_figure
+from dc_lib.thesis import continual_runs
 
 profile = notebook_profile(PROFILE)
 plan = CONTINUAL[profile]

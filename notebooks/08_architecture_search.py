@@ -32,12 +32,12 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from dc_lib import nas_runs
-from dc_lib.config import NAS, notebook_profile
-from dc_lib.nas import proxy_scores, top_k
-from dc_lib.plotting import plot_proxy_scatter, save_figure
-from dc_lib.results import ResultStore
-from dc_lib.seeding import resolve_device
+from dc_lib.core.config import NAS, notebook_profile
+from dc_lib.core.seeding import resolve_device
+from dc_lib.runs.nas import proxy_scores, top_k
+from dc_lib.runs.plotting import plot_proxy_scatter, save_figure
+from dc_lib.runs.results import ResultStore
+from dc_lib.thesis import nas_runs
 
 profile = notebook_profile(PROFILE)
 plan = NAS[profile]

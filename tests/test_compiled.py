@@ -8,8 +8,8 @@ from dc_lib.core.config import get_profile
 from dc_lib.core.models import get_network
 from dc_lib.core.seeding import seed_everything
 from dc_lib.engines import compiled
-from dc_lib.engines.compiled import maybe_compile
 from dc_lib.engines.choose import evaluate_set
+from dc_lib.engines.compiled import maybe_compile
 from dc_lib.methods.distribution_matching import condense_dm
 from dc_lib.methods.gradient_matching import condense_gm
 

@@ -1,16 +1,16 @@
-"""Continual learning with condensed memories (dc_lib.continual): the behaviours issue 15 pins."""
+"""Continual learning with condensed memories (dc_lib.runs.continual): the behaviours issue 15 pins."""
 
 import math
 
 import pytest
 import torch
 
-from dc_lib import continual
-from dc_lib.continual import (EEILConfig, GDumbConfig, as_rgb32, class_memory, class_orders, class_steps,
-                              kd_loss, run_eeil, run_gdumb, subset_classes, train_stage)
-from dc_lib.models import get_network
-from dc_lib.results import ResultStore
-from dc_lib.seeding import make_generator
+from dc_lib.runs import continual
+from dc_lib.runs.continual import (EEILConfig, GDumbConfig, as_rgb32, class_memory, class_orders, class_steps,
+                                   kd_loss, run_eeil, run_gdumb, subset_classes, train_stage)
+from dc_lib.core.models import get_network
+from dc_lib.core.seeding import make_generator
+from dc_lib.runs.results import ResultStore
 
 TINY_GDUMB = GDumbConfig(ipc=2, orders=(0, 1), nets=1, epochs=1, dm_iterations=1, dsa_iterations=1,
                          batch_real=4, feature_epochs=1)

@@ -1,10 +1,10 @@
-"""The continual-learning experiments in a profile (dc_lib.continual_runs): streams, labels, tables."""
+"""The continual-learning experiments in a profile (dc_lib.thesis.continual_runs): streams, labels, tables."""
 
 import numpy as np
 import pandas as pd
 
-from dc_lib import continual_runs
-from dc_lib.continual_runs import joined_classes, summarise_stages
+from dc_lib.thesis import continual_runs
+from dc_lib.thesis.continual_runs import joined_classes, summarise_stages
 
 
 def test_joined_datasets_share_one_class_space_with_offset_labels(tmp_path, tiny_arrays):

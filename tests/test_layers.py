@@ -155,6 +155,6 @@ def test_a_circle_inside_one_layer_is_caught(tmp_path):
 
 
 def test_a_module_outside_the_layers_is_refused(tmp_path):
-    pkg = _write(tmp_path, {"__init__.py": "", "continual.py": ""})
-    with pytest.raises(LookupError, match="dc_lib.continual is in no layer"):
+    pkg = _write(tmp_path, {"__init__.py": "", "scale_out.py": ""})
+    with pytest.raises(LookupError, match="dc_lib.scale_out is in no layer"):
         [layer_of(n) for n in import_graph(pkg)]

@@ -1,12 +1,12 @@
-"""Architecture search with proxy sets (dc_lib.nas): the behaviours issue 16 pins."""
+"""Architecture search with proxy sets (dc_lib.runs.nas): the behaviours issue 16 pins."""
 
 import pytest
 import torch
 
-from dc_lib import nas
-from dc_lib.nas import (Candidate, rank_agreement, ranks, sample_space, search_space, spearman, top_k,
-                        train_candidates, validation_split)
-from dc_lib.results import ResultStore
+from dc_lib.runs import nas
+from dc_lib.runs.nas import (Candidate, rank_agreement, ranks, sample_space, search_space, spearman, top_k,
+                             train_candidates, validation_split)
+from dc_lib.runs.results import ResultStore
 
 
 def test_the_space_has_720_distinct_candidates():

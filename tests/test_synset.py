@@ -38,7 +38,7 @@ def test_random_selection_picks_real_images_of_each_class(tiny_real):
 def test_an_empty_set_file_is_named_not_an_eof_error(tmp_path):
     import pytest
 
-    from dc_lib.synset import SetFileError, SyntheticSet
+    from dc_lib.core.synset import SetFileError, SyntheticSet
 
     (tmp_path / "empty.pt").write_bytes(b"")
     with pytest.raises(SetFileError, match="empty.pt"):
@@ -48,8 +48,8 @@ def test_an_empty_set_file_is_named_not_an_eof_error(tmp_path):
 def test_a_checkpoint_loaded_as_a_set_is_named_not_a_key_error(tiny_real, tmp_path):
     import pytest
 
-    from dc_lib.distribution_matching import condense_dm
-    from dc_lib.synset import SetFileError, SyntheticSet
+    from dc_lib.core.synset import SetFileError, SyntheticSet
+    from dc_lib.methods.distribution_matching import condense_dm
 
     condense_dm(tiny_real, 1, iterations=2, batch_real=4, checkpoint_path=tmp_path / "s.ckpt", checkpoint_every=1,
                 progress=False, keep_checkpoint=True)

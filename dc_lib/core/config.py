@@ -309,7 +309,7 @@ OWN_DATA: dict[str, SmallRun] = {
 
 @dataclass(frozen=True)
 class ContinualPlan:
-    """Which continual-learning runs a profile makes (notebook 07, :mod:`dc_lib.continual`), and their
+    """Which continual-learning runs a profile makes (notebook 07, :mod:`dc_lib.runs.continual`), and their
     budgets as ``(field, value)`` pairs over ``EEILConfig`` / ``GDumbConfig``'s thesis defaults.
 
     Attributes:
@@ -372,7 +372,7 @@ CONTINUAL: dict[str, ContinualPlan] = {
 
 @dataclass(frozen=True)
 class NASPlan:
-    """Which architecture search a profile runs (notebook 08, :mod:`dc_lib.nas`) and its budget.
+    """Which architecture search a profile runs (notebook 08, :mod:`dc_lib.runs.nas`) and its budget.
 
     Attributes:
         table: the thesis protocol followed (``5.5``: 200 proxy epochs, batch 250, DSA for every proxy,

@@ -151,7 +151,7 @@ def plot_evolution(frames: dict, iterations: list[int], mean, std, image_idx: in
 def plot_incremental(summary: pd.DataFrame, title: str = ""):
     """Accuracy (%) after each stage/step, one line per memory method; KD dashed where it was run.
 
-    ``summary`` as from :func:`dc_lib.continual_runs.summarise_stages` (``setting`` holds ``stage=``,
+    ``summary`` as from :func:`dc_lib.thesis.continual_runs.summarise_stages` (``setting`` holds ``stage=``,
     ``kd=`` and ``steps=``); one panel per number of steps. Empty (data not available): None, with a line.
     """
     if summary is None or not len(summary):

@@ -19,7 +19,7 @@ Two protocols, built on the methods of chapters 3-5 (not copies of them):
 
 Where the thesis is silent (hyperparameters.md section 6 item 14) the choices are stated in
 :class:`EEILConfig` and :class:`GDumbConfig`. Every accuracy is a tidy row in a
-:class:`~dc_lib.results.ResultStore`; finished rows are skipped on a rerun.
+:class:`~dc_lib.runs.results.ResultStore`; finished rows are skipped on a rerun.
 """
 
 from __future__ import annotations
@@ -33,17 +33,18 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .augment import NO_FLIP_STRATEGY, default_strategy
-from .baselines import feature_network, select_herding, select_random
-from .checks import non_negative_int, positive_int
-from .data import DatasetInfo, RealData, check_ipc, denormalise
-from .distribution_matching import condense_dm
-from .evaluation import evaluate_set, test_accuracy
-from .gradient_matching import condense_gm
-from .models import get_network
+from ..core.augment import NO_FLIP_STRATEGY, default_strategy
+from ..core.checks import non_negative_int, positive_int
+from ..core.data import DatasetInfo, RealData, check_ipc, denormalise
+from ..core.models import get_network
+from ..core.seeding import derive_seed, make_generator, seed_everything
+from ..core.synset import SetFileError, SyntheticSet
+from ..engines.choose import evaluate_set
+from ..engines.evaluation import test_accuracy
+from ..methods.baselines import feature_network, select_herding, select_random
+from ..methods.distribution_matching import condense_dm
+from ..methods.gradient_matching import condense_gm
 from .results import Cell, ResultStore, make_rows
-from .seeding import derive_seed, make_generator, seed_everything
-from .synset import SetFileError, SyntheticSet
 
 MEMORY_METHODS = ("random", "herding", "dc", "dsa", "dm")
 

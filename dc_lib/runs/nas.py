@@ -13,7 +13,7 @@ selects, retrained on the whole training split.
 
 Where the thesis is silent (hyperparameters.md section 6 item 15): candidates train with the
 authors' evaluation recipe (SGD, momentum 0.9, weight decay 5e-4, lr 0.01 decayed once at half
-time, :func:`dc_lib.evaluation.train_network`); the validation split is a seeded random draw.
+time, :func:`dc_lib.engines.evaluation.train_network`); the validation split is a seeded random draw.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 import torch
 
-from .checks import positive_int
-from .data import RealData
-from .evaluation import evaluate_set
-from .models import ACTS, NORMS, POOLINGS
+from ..core.checks import positive_int
+from ..core.data import RealData
+from ..core.models import ACTS, NORMS, POOLINGS
+from ..core.seeding import derive_seed, make_generator
+from ..engines.choose import evaluate_set
 from .results import Cell, ResultStore, make_rows
-from .seeding import derive_seed, make_generator
 
 WIDTHS = (32, 64, 128, 256)
 DEPTHS = (1, 2, 3, 4)

@@ -1,6 +1,6 @@
 """The thesis's continual-learning experiments (Figs. 3.4, 4.3, 5.6, 5.7) in a profile: streams, runs, tables.
 
-A profile's :class:`~dc_lib.config.ContinualPlan` names the streams. Where the thesis's data are
+A profile's :class:`~dc_lib.core.config.ContinualPlan` names the streams. Where the thesis's data are
 missing (SVHN, CIFAR-100 on these machines) its cells read "data not available"; a substitute
 stream is named in the table's title and rows and never set beside a thesis number.
 """
@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import CONTINUAL, ContinualPlan
-from .augment import NO_FLIP_STRATEGY
-from .continual import EEILConfig, GDumbConfig, as_rgb32, run_eeil, run_gdumb
-from .data import DatasetNotFoundError, first_per_class, load_arrays, load_dataset
-from .files import atomic_write
-from .results import ResultStore, load_thesis
+from ..core.augment import NO_FLIP_STRATEGY
+from ..core.config import CONTINUAL, ContinualPlan
+from ..core.data import DatasetNotFoundError, first_per_class, load_arrays, load_dataset
+from ..core.files import atomic_write
+from ..runs.continual import EEILConfig, GDumbConfig, as_rgb32, run_eeil, run_gdumb
+from ..runs.results import ResultStore, load_thesis
 
 THESIS_EEIL = ("svhn", "mnist", "usps")
 THESIS_GDUMB = ("cifar100",)
@@ -45,7 +45,7 @@ def eeil_tasks(datasets, root=None, device="cpu", per_class: int | None = None) 
 def joined_classes(datasets, root=None, device="cpu"):
     """Datasets of one image shape joined into one class space (labels offset by the classes before
     them; normalisation from the joined training split), registered as ``a+b``; or ``(None, missing)``."""
-    from .own_data import register_arrays
+    from ..core.own_data import register_arrays
 
     if len(datasets) == 1:
         try:

@@ -1,6 +1,6 @@
 """The thesis's architecture searches (Tables 3.4, 4.6, 5.5) in a profile: proxies, search, tables.
 
-For a profile's :class:`~dc_lib.config.NASPlan`: carve the validation split, make each proxy set
+For a profile's :class:`~dc_lib.core.config.NASPlan`: carve the validation split, make each proxy set
 from the remaining training images, train every sampled candidate on every proxy and on the whole
 training split (the ground truth), then score each proxy (Spearman over its top-k and over all,
 the selected candidate's test accuracy after retraining on the whole training split, time, storage).
@@ -16,18 +16,18 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .augment import default_strategy
-from .baselines import feature_network, select_herding, select_random
-from .config import NAS, NASPlan
-from .data import DatasetNotFoundError, first_per_class, load_dataset
-from .distribution_matching import condense_dm
-from .evaluation import evaluate_set
-from .files import atomic_write
-from .gradient_matching import condense_gm
-from .nas import (Candidate, nas_cell, proxy_scores, proxy_steps, rank_agreement, sample_space, train_candidates,
-                  validation_split)
-from .results import ResultStore, load_thesis, make_rows
-from .seeding import derive_seed, make_generator
+from ..core.augment import default_strategy
+from ..core.config import NAS, NASPlan
+from ..core.data import DatasetNotFoundError, first_per_class, load_dataset
+from ..core.files import atomic_write
+from ..core.seeding import derive_seed, make_generator
+from ..engines.choose import evaluate_set
+from ..methods.baselines import feature_network, select_herding, select_random
+from ..methods.distribution_matching import condense_dm
+from ..methods.gradient_matching import condense_gm
+from ..runs.nas import (Candidate, nas_cell, proxy_scores, proxy_steps, rank_agreement, sample_space, train_candidates,
+                        validation_split)
+from ..runs.results import ResultStore, load_thesis, make_rows
 
 PROXIES = ("random", "herding", "dc", "dsa", "dm")
 
@@ -117,7 +117,7 @@ def _selected_test(real, split, cand: Candidate, plan: NASPlan, store: ResultSto
     if store.has(cell, 0, profile):
         g = done[(done.table == cell.table) & (done.method == proxy) & (done.setting == cell.setting)]
         return float(g.value.mean())
-    from .data import RealData
+    from ..core.data import RealData
 
     final = RealData(real.info, split.x_train, split.y_train, real.x_test, real.y_test, real.source, real.note)
     accs = evaluate_set(split.x_train, split.y_train, final, arch="convnet", arch_overrides=cand.overrides(),
