@@ -6,7 +6,7 @@ from dc_lib.core.data import (DATASETS, DatasetNotFoundError, canonical_name, ch
                               load_dataset)
 from dc_lib.core.seeding import make_generator
 
-from conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA
 
 
 def test_user_spellings_map_to_one_dataset_name():

@@ -5,7 +5,7 @@ import pytest
 
 from dc_lib.core.data import DatasetFileError, load_dataset
 
-from conftest import make_arrays
+from tests.conftest import make_arrays
 
 
 def write(tmp_path, **changes):
