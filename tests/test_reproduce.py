@@ -73,7 +73,9 @@ def test_device_cuda_without_cuda_is_one_line(tmp_path):
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    out, repo = _run_copy(tmp_path, "chapter5", "--profile", "smoke", "--device", "cuda")
+    # An existing data root, so that the CUDA check is the one that speaks (the data root is checked first).
+    out, repo = _run_copy(tmp_path, "chapter5", "--profile", "smoke", "--device", "cuda",
+                          env={"DC_DATA_ROOT": str(tmp_path)})
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "CUDA is not available" in out.stderr
     assert not (repo / "results").exists()
 
