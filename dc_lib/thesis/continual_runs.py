@@ -89,9 +89,13 @@ def summarise_stages(rows: pd.DataFrame, thesis: pd.DataFrame | None = None) -> 
     for (table, stream, method, setting, profile, budget), g in rows.groupby(
             ["table", "dataset", "method", "setting", "profile", "budget"], sort=False):
         parts = dict(kv.split("=") for kv in setting.split(";"))
-        final = setting.replace(f"stage={parts.get('stage')}", "stage=final")
-        ref = _thesis_number(thesis, stream, method, setting) if "T" in parts.get("stage", "") else \
-            _thesis_number(thesis, stream, method, final) if parts.get("stage") == str(parts.get("steps")) else float("nan")
+        stage = parts.get("stage", "")
+        if stage.startswith("T"):  # EEIL: the thesis's text names the stage (T3)
+            ref = _thesis_number(thesis, stream, method, setting)
+        elif stage == parts.get("steps"):  # GDumb: the thesis gives the last step only, as stage=final
+            ref = _thesis_number(thesis, stream, method, setting.replace(f"stage={stage}", "stage=final"))
+        else:
+            ref = float("nan")
         v = g.value.astype(float).to_numpy()
         out.append({"table": table, "dataset": stream, "method": method, "setting": setting, "n": len(v),
                     "runs": g.set_idx.nunique(), "mean": v.mean(), "std": v.std(ddof=0), "thesis_mean": ref,

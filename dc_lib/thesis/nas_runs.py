@@ -18,7 +18,7 @@ import torch
 
 from ..core.augment import default_strategy
 from ..core.config import NAS, NASPlan
-from ..core.data import DatasetNotFoundError, first_per_class, load_dataset
+from ..core.data import DatasetNotFoundError, RealData, first_per_class, load_dataset
 from ..core.files import atomic_write
 from ..core.seeding import derive_seed, make_generator
 from ..engines.choose import evaluate_set
@@ -113,12 +113,10 @@ def _selected_test(real, split, cand: Candidate, plan: NASPlan, store: ResultSto
                    profile: str, seed: int, strategy) -> float:
     """Test accuracy (%) of ``proxy``'s selected candidate retrained on the whole training split (cached)."""
     cell = nas_cell(table, real.info.name, proxy, plan.ipc, cand.id, ";selected=test")
-    done = store.load()
     if store.has(cell, 0, profile):
+        done = store.load()
         g = done[(done.table == cell.table) & (done.method == proxy) & (done.setting == cell.setting)]
         return float(g.value.mean())
-    from ..core.data import RealData
-
     final = RealData(real.info, split.x_train, split.y_train, real.x_test, real.y_test, real.source, real.note)
     accs = evaluate_set(split.x_train, split.y_train, final, arch="convnet", arch_overrides=cand.overrides(),
                         num_nets=plan.repeats, epochs=plan.whole_epochs, strategy=strategy,
