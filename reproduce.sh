@@ -105,6 +105,8 @@ export DC_PROFILE="$profile"
 echo "Running $chapter ($notebook) with profile=$profile device=$device data root=$data_root -> $out"
 start=$(date +%s)
 python -m papermill "$root/notebooks/$notebook.ipynb" "$out/$notebook.ipynb" "${args[@]}"
+# The copy says which run it holds (the notebook's own note says its stored outputs are a smoke run).
+python -m dc_lib.runs.executed_copy "$out/$notebook.ipynb" --profile "$profile" --command "./reproduce.sh $chapter --profile $profile"
 echo "Done in $(( $(date +%s) - start )) s. Tables: $out/table_*.md  Figures: $out/figure_*.png"
 if grep -qs "data not available" "$out"/table_*.md; then
   echo "Some cells read 'data not available': their datasets are not in $data_root (see the tables for which)."

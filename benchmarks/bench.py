@@ -47,8 +47,9 @@ from dc_lib.engines.evaluation import test_accuracy, train_network
 from dc_lib.engines.side_by_side import accuracies_side_by_side, train_side_by_side
 from dc_lib.engines.stacked import StackedNetworks, test_accuracies, train_stacked
 from dc_lib.methods.baselines import select_random
-from dc_lib.methods.distribution_matching import condense_dm
-from dc_lib.methods.gradient_matching import condense_gm, loop_schedule
+from dc_lib.core.speed import Speed
+from dc_lib.methods.distribution_matching import DMConfig, condense_dm
+from dc_lib.methods.gradient_matching import GMConfig, condense_gm, loop_schedule
 
 
 def forward_flops_per_image(info, device) -> float:
@@ -143,18 +144,17 @@ def main() -> None:
         return
 
     ipc = 10
-    s = timed(lambda: condense_dm(real, ipc, iterations=1, batch_real=batch_real, real_chunk=None, progress=False),
-              args.repeat, device)
+    one = DMConfig(iterations=1, batch_real=batch_real)
+    s = timed(lambda: condense_dm(real, ipc, one, speed=Speed(real_chunk=None), progress=False), args.repeat, device)
     emit("dm_iteration", s, forward_images=10 * (batch_real + ipc), ipc=ipc, batch_real=batch_real)
     chunk = 4 if args.quick else args.dm_chunk
-    s_chunked = timed(lambda: condense_dm(real, ipc, iterations=1, batch_real=batch_real, real_chunk=chunk,
-                                          progress=False), args.repeat, device)
+    s_chunked = timed(lambda: condense_dm(real, ipc, one, speed=Speed(real_chunk=chunk), progress=False),
+                      args.repeat, device)
     emit("dm_iteration_chunked", s_chunked, forward_images=10 * (batch_real + ipc), ipc=ipc, batch_real=batch_real,
          real_chunk=chunk, speedup=round(s / s_chunked, 2))
-    warmup = timed(lambda: condense_dm(real, ipc, iterations=1, batch_real=batch_real, real_chunk=chunk,
-                                       progress=False, compile=True), 1, device)
-    s_compiled = timed(lambda: condense_dm(real, ipc, iterations=1, batch_real=batch_real, real_chunk=chunk,
-                                           progress=False, compile=True), args.repeat, device)
+    compiled = Speed(real_chunk=chunk, compile=True)
+    warmup = timed(lambda: condense_dm(real, ipc, one, speed=compiled, progress=False), 1, device)
+    s_compiled = timed(lambda: condense_dm(real, ipc, one, speed=compiled, progress=False), args.repeat, device)
     emit("dm_iteration_compiled", s_compiled, forward_images=10 * (batch_real + ipc), ipc=ipc,
          batch_real=batch_real, real_chunk=chunk, compiled=compile_works(device.type), warmup_s=round(warmup, 1),
          speedup=round(s / s_compiled, 2))
@@ -197,8 +197,8 @@ def bench_gm_outer(args, real, ipc: int, name: str, dsa: str | None, batch_real:
         paths = [paths[0], ("reference_compiled", dict(real_chunk=None, micro_batch=None, compile=True))]
     for path, kw in paths:
         def run(loops):
-            return condense_gm(real, ipc, iterations=1, batch_real=batch_real, init="real", dsa_strategy=dsa,
-                               loops=loops, progress=False, **kw)
+            config = GMConfig(iterations=1, batch_real=batch_real, init="real", dsa_strategy=dsa, loops=loops)
+            return condense_gm(real, ipc, config, progress=False, speed=Speed(**kw))
         if kw.get("compile"):
             run((2, inner))  # compile every graph first (5-10 s each): what is timed is the steady state
         if outer == 1:

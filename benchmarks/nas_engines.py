@@ -32,15 +32,15 @@ def main() -> None:
     split = validation_split(real, 0.1)
     proxy = select_random(split, 10)
     cands = sample_space(args.candidates, seed=0)
-    engines = {"loop": dict(stacked=False), "loop+compile": dict(stacked=False, compile=True)}
+    engines = {"loop": Speed(engine="loop"), "loop+compile": Speed(engine="loop", compile=True)}
     if args.repeats > 1:
-        engines["auto"] = dict(stacked=None)
-    for name, kw in engines.items():
+        engines["auto"] = Speed()
+    for name, speed in engines.items():
         start = time.perf_counter()
         for c in cands:
-            evaluate_set(proxy.images, proxy.labels, split, arch="convnet", arch_overrides=c.overrides(),
-                         num_nets=args.repeats, epochs=args.epochs, strategy=default_strategy(real.info.name),
-                         seed=0, batch_size=250, progress=False, **kw)
+            protocol = EvalConfig(epochs=args.epochs, num_nets=args.repeats, strategy=default_strategy(real.info.name),
+                                  batch_size=250, arch_overrides=c.overrides())
+            evaluate_set(proxy.images, proxy.labels, split, protocol, seed=0, progress=False, speed=speed)
         seconds = time.perf_counter() - start
         print(json.dumps({"bench": "nas_candidates", "engine": name, "device": args.device,
                           "candidates": len(cands), "repeats": args.repeats, "epochs": args.epochs,

@@ -30,10 +30,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from dc_lib.core.augment import default_strategy
+from dc_lib.core.checkpoint import Checkpointing
 from dc_lib.core.config import QUICKSTART, notebook_profile, small_run
 from dc_lib.core.data import load_dataset
 from dc_lib.core.seeding import resolve_device
-from dc_lib.methods.distribution_matching import condense_dm
+from dc_lib.methods.distribution_matching import DMConfig, condense_dm
 from dc_lib.runs.comparison import against_random, comparison_rows, random_draws
 from dc_lib.runs.plotting import plot_accuracy_bars, plot_synsets, save_figure
 from dc_lib.runs.results import ResultStore, summarise, write_summary
@@ -64,9 +65,9 @@ print(f"{real.info.name}: {len(real.y_train)} training and {len(real.y_test)} te
 # same random augmentation (DSA, chapter 4). One gradient step per iteration, no inner loop.
 
 # %%
-syn = condense_dm(real, IPC, iterations=run.iterations, batch_real=run.batch_real, seed=SEED,
-                  checkpoint_path=out_dir / "synsets" / f"{DATASET}_dm_ipc{IPC}.ckpt",
-                  checkpoint_every=run.checkpoint_every, progress=progress)
+dm = DMConfig(iterations=run.iterations, batch_real=run.batch_real)  # the thesis's DM with this profile's K
+syn = condense_dm(real, IPC, dm, seed=SEED, progress=progress,
+                  checkpoint=Checkpointing(out_dir / "synsets" / f"{DATASET}_dm_ipc{IPC}.ckpt", run.checkpoint_every))
 syn.save(out_dir / "synsets" / f"{DATASET}_dm_ipc{IPC}.pt")
 print(f"DM: {syn.images.shape[0]} synthetic images after K = {syn.iteration} iterations")
 

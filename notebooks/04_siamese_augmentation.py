@@ -15,7 +15,7 @@
 #
 # The transformations are colour jitter, crop, cutout, flip, scale and rotation, one drawn per
 # match (`dc_lib.core.augment`). DSA is DC with this augmentation switched on
-# (`condense_gm(..., dsa_strategy=...)`), initialised from real images, and its sets are used
+# (`condense_gm(real, ipc, GMConfig.dsa(dataset))`), initialised from real images, and its sets are used
 # with the same (independent, per-image) augmentation when training evaluation networks.
 
 # %% tags=["parameters"]

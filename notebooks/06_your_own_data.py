@@ -38,6 +38,7 @@ from dc_lib.core.own_data import export_image_folder, load_data
 from dc_lib.core.seeding import resolve_device
 from dc_lib.core.synset import SyntheticSet
 from dc_lib.engines.choose import evaluate_set
+from dc_lib.engines.evaluation import EvalConfig
 from dc_lib.methods.condense import condense_to
 from dc_lib.runs.comparison import against_random, comparison_rows
 from dc_lib.runs.plotting import plot_accuracy_bars, plot_synsets, save_figure
@@ -125,8 +126,8 @@ plt.show()
 # %%
 loaded = SyntheticSet.load(set_path)
 loaded.check_matches(real, ipc=IPC, method=METHOD, where=str(set_path.name))
-again = evaluate_set(loaded.images.to(real.device), loaded.labels.to(real.device), real, num_nets=run.nets,
-                     epochs=run.epochs, strategy=DSA_STRATEGY, seed=SEED, test_limit=run.test_limit,
+protocol = EvalConfig(epochs=run.epochs, num_nets=run.nets, strategy=DSA_STRATEGY, test_limit=run.test_limit)
+again = evaluate_set(loaded.images.to(real.device), loaded.labels.to(real.device), real, protocol, seed=SEED,
                      progress=progress)
 print(f"loaded {loaded.method} set of {loaded.dataset} ({loaded.dc_lib_version}): "
       f"{', '.join(f'{a:.1f}' for a in again)} %; same as before: {again == accuracies['set']}")

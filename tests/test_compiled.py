@@ -7,11 +7,13 @@ import torch.nn.functional as F
 from dc_lib.core.config import get_profile
 from dc_lib.core.models import get_network
 from dc_lib.core.seeding import seed_everything
+from dc_lib.core.speed import Speed
 from dc_lib.engines import compiled
 from dc_lib.engines.choose import evaluate_set
 from dc_lib.engines.compiled import maybe_compile
-from dc_lib.methods.distribution_matching import condense_dm
-from dc_lib.methods.gradient_matching import condense_gm
+from dc_lib.engines.evaluation import EvalConfig
+from dc_lib.methods.distribution_matching import DMConfig, condense_dm
+from dc_lib.methods.gradient_matching import GMConfig, condense_gm
 
 
 def _net():
@@ -68,25 +70,26 @@ def test_when_compiling_fails_it_warns_and_runs_eagerly(monkeypatch):
 # In float64, as the chunked DC path's test: in float32 the compiled kernels' rounding (1e-6 relative)
 # is amplified by DM's lr of 1 and by the cosine distance's small-norm rows to 1e-3 in a few pixels.
 def test_dm_with_compile_gives_the_eager_images(float64):
-    kw = dict(iterations=2, seed=2, batch_real=6, progress=False)
-    eager = condense_dm(float64, 1, **kw)
-    fast = condense_dm(float64, 1, compile=True, **kw)
+    config = DMConfig(iterations=2, batch_real=6)
+    eager = condense_dm(float64, 1, config, seed=2, progress=False)
+    fast = condense_dm(float64, 1, config, seed=2, progress=False, speed=Speed(compile=True))
     torch.testing.assert_close(fast.images, eager.images, atol=1e-9, rtol=1e-7)
 
 
 def test_dc_with_compile_gives_the_eager_images(float64):
-    kw = dict(iterations=1, seed=4, batch_real=6, progress=False, loops=(2, 2), dsa_strategy="crop", init="real")
-    eager = condense_gm(float64, 2, **kw)
-    fast = condense_gm(float64, 2, compile=True, **kw)
+    config = GMConfig(iterations=1, batch_real=6, loops=(2, 2), dsa_strategy="crop", init="real")
+    eager = condense_gm(float64, 2, config, seed=4, progress=False)
+    fast = condense_gm(float64, 2, config, seed=4, progress=False, speed=Speed(compile=True))
     torch.testing.assert_close(fast.images, eager.images, atol=1e-9, rtol=1e-7)
 
 
-@pytest.mark.parametrize("stacked", [False, None])  # None: on CPU, side by side
-def test_evaluation_with_compile_gives_the_eager_accuracies(tiny_real, stacked):
+@pytest.mark.parametrize("engine", ["loop", "auto"])  # auto: on CPU, side by side
+def test_evaluation_with_compile_gives_the_eager_accuracies(tiny_real, engine):
     images, labels = tiny_real.x_train[::6], tiny_real.y_train[::6]
-    kw = dict(num_nets=2, epochs=3, strategy="crop", seed=1, progress=False, stacked=stacked)
-    eager = evaluate_set(images, labels, tiny_real, **kw)
-    fast = evaluate_set(images, labels, tiny_real, compile=True, **kw)
+    config = EvalConfig(num_nets=2, epochs=3, strategy="crop")
+    eager = evaluate_set(images, labels, tiny_real, config, seed=1, progress=False, speed=Speed(engine=engine))
+    fast = evaluate_set(images, labels, tiny_real, config, seed=1, progress=False,
+                        speed=Speed(engine=engine, compile=True))
     # 50 test images: rounding may flip at most a borderline prediction (2 points) per network.
     assert all(abs(f - e) <= 2.0 for f, e in zip(fast, eager)), (fast, eager)
 

@@ -95,9 +95,9 @@ def test_gdumb_grows_the_memory_by_ipc_per_new_class_and_retrains_from_scratch(t
     seen = []
     real_evaluate = continual.evaluate_set
 
-    def recording(images, labels, real, **kw):
+    def recording(images, labels, real, config, **kw):
         seen.append((images.shape[0], real.info.num_classes, sorted(set(labels.tolist()))))
-        return real_evaluate(images, labels, real, **kw)
+        return real_evaluate(images, labels, real, config, **kw)
 
     monkeypatch.setattr(continual, "evaluate_set", recording)  # evaluate_set builds a fresh network each call
     store = ResultStore(tmp_path / "r.csv")

@@ -1,36 +1,45 @@
 import pytest
 import torch
 
+from dataclasses import replace
+
+from dc_lib.core.checkpoint import Checkpointing
 from dc_lib.core.models import get_network
 from dc_lib.core.seeding import seed_everything
+from dc_lib.core.speed import Speed
 import dc_lib.methods.distribution_matching as dm
-from dc_lib.methods.distribution_matching import class_mean_embeddings, condense_dm, condense_mmd_pixels
+from dc_lib.methods.distribution_matching import DMConfig, class_mean_embeddings, condense_dm, condense_mmd_pixels
 
-SMALL = dict(batch_real=6, progress=False)
+SMALL = DMConfig(batch_real=6)
+
+
+def small(**changes):
+    """SMALL with ``changes`` (e.g. the number of iterations)."""
+    return replace(SMALL, **changes)
 
 
 def test_synthetic_set_has_ipc_images_per_class_in_class_order(tiny_real):
-    syn = condense_dm(tiny_real, 2, iterations=1, **SMALL)
+    syn = condense_dm(tiny_real, 2, small(iterations=1), progress=False)
     assert syn.images.shape == (20, 1, 28, 28)
     assert syn.labels.tolist() == [c for c in range(10) for _ in range(2)]
     assert syn.iteration == 1 and syn.method == "dm"
 
 
 def test_same_seed_gives_bit_identical_images(tiny_real):
-    a = condense_dm(tiny_real, 1, iterations=3, seed=5, **SMALL)
-    b = condense_dm(tiny_real, 1, iterations=3, seed=5, **SMALL)
+    a = condense_dm(tiny_real, 1, small(iterations=3), seed=5, progress=False)
+    b = condense_dm(tiny_real, 1, small(iterations=3), seed=5, progress=False)
     assert torch.equal(a.images, b.images)
 
 
 def test_different_seeds_give_different_images(tiny_real):
-    a = condense_dm(tiny_real, 1, iterations=2, seed=0, **SMALL)
-    b = condense_dm(tiny_real, 1, iterations=2, seed=1, **SMALL)
+    a = condense_dm(tiny_real, 1, small(iterations=2), seed=0, progress=False)
+    b = condense_dm(tiny_real, 1, small(iterations=2), seed=1, progress=False)
     assert not torch.equal(a.images, b.images)
 
 
 def test_matching_moves_the_synthetic_pixels(tiny_real):
-    start = condense_dm(tiny_real, 1, iterations=0, seed=0, **SMALL)
-    after = condense_dm(tiny_real, 1, iterations=1, seed=0, **SMALL)
+    start = condense_dm(tiny_real, 1, small(iterations=0), seed=0, progress=False)
+    after = condense_dm(tiny_real, 1, small(iterations=1), seed=0, progress=False)
     assert (after.images - start.images).abs().sum() > 0
 
 
@@ -44,44 +53,44 @@ def test_embedding_distance_shrinks_under_a_fixed_network(tiny_real):
             syn = class_mean_embeddings(net.embed(images), [1] * 10)
         return ((real - syn) ** 2).sum().item()
 
-    start = condense_dm(tiny_real, 1, iterations=0, seed=0, **SMALL)
-    after = condense_dm(tiny_real, 1, iterations=30, seed=0, strategy=None, batch_real=12, progress=False)
+    start = condense_dm(tiny_real, 1, small(iterations=0), seed=0, progress=False)
+    after = condense_dm(tiny_real, 1, DMConfig(iterations=30, strategy=None, batch_real=12), seed=0, progress=False)
     assert distance(after.images) < 0.7 * distance(start.images)
 
 
 def test_pixel_mmd_baseline_pulls_images_towards_the_class_mean(tiny_real):
-    start = condense_mmd_pixels(tiny_real, 1, iterations=0, batch_real=12, progress=False)
-    after = condense_mmd_pixels(tiny_real, 1, iterations=20, batch_real=12, progress=False, lr=0.05)
+    start = condense_mmd_pixels(tiny_real, 1, DMConfig(iterations=0, batch_real=12), progress=False)
+    after = condense_mmd_pixels(tiny_real, 1, DMConfig(iterations=20, batch_real=12, lr=0.05), progress=False)
     means = torch.stack([tiny_real.x_train[i].mean(0) for i in tiny_real.indices_class])
     assert (after.images - means).norm() < (start.images - means).norm()
     assert after.method == "mmd" and after.config["strategy"] is None
 
 
 def test_batchnorm_embedding_runs_all_classes_together(tiny_real):
-    syn = condense_dm(tiny_real, 2, iterations=2, arch="convnet_bn", **SMALL)
+    syn = condense_dm(tiny_real, 2, small(iterations=2, arch="convnet_bn"), progress=False)
     assert torch.isfinite(syn.images).all()
 
 
 def test_noise_initialisation_is_gaussian_and_seeded(tiny_real):
-    a = condense_dm(tiny_real, 1, iterations=0, init="noise", seed=3, **SMALL)
-    b = condense_dm(tiny_real, 1, iterations=0, init="noise", seed=3, **SMALL)
+    a = condense_dm(tiny_real, 1, small(iterations=0, init="noise"), seed=3, progress=False)
+    b = condense_dm(tiny_real, 1, small(iterations=0, init="noise"), seed=3, progress=False)
     assert torch.equal(a.images, b.images) and abs(a.images.std().item() - 1) < 0.1
 
 
 def test_ipc_larger_than_a_class_stops_with_a_message(tiny_real):
     with pytest.raises(ValueError, match="ipc=50 needs 50 training images per class.*too few in class"):
-        condense_dm(tiny_real, 50, iterations=1, **SMALL)
+        condense_dm(tiny_real, 50, small(iterations=1), progress=False)
 
 
 def test_nan_in_the_data_stops_the_run_with_a_message(tiny_real):
     tiny_real.x_train[:] = float("nan")
     with pytest.raises(FloatingPointError, match="NaN"):
-        condense_dm(tiny_real, 1, iterations=3, **SMALL)
+        condense_dm(tiny_real, 1, small(iterations=3), progress=False)
 
 
 def test_an_interrupted_run_resumes_from_its_checkpoint_to_the_same_result(tiny_real, tmp_path, monkeypatch):
     ckpt = tmp_path / "run.ckpt"
-    full = condense_dm(tiny_real, 1, iterations=4, seed=2, **SMALL)
+    full = condense_dm(tiny_real, 1, small(iterations=4), seed=2, progress=False)
 
     real_draw, calls = dm._draw_embedding, {"n": 0}
 
@@ -93,10 +102,10 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_to_the_same_result(tiny_
 
     monkeypatch.setattr(dm, "_draw_embedding", interrupt_at_third)
     with pytest.raises(KeyboardInterrupt):
-        condense_dm(tiny_real, 1, iterations=4, seed=2, checkpoint_path=ckpt, checkpoint_every=2, **SMALL)
+        condense_dm(tiny_real, 1, small(iterations=4), seed=2, checkpoint=Checkpointing(ckpt, 2), progress=False)
     assert ckpt.is_file()
     monkeypatch.setattr(dm, "_draw_embedding", real_draw)
-    resumed = condense_dm(tiny_real, 1, iterations=4, seed=2, checkpoint_path=ckpt, checkpoint_every=2, **SMALL)
+    resumed = condense_dm(tiny_real, 1, small(iterations=4), seed=2, checkpoint=Checkpointing(ckpt, 2), progress=False)
     assert resumed.metrics["resumed_from"] == 2
     assert torch.equal(resumed.images, full.images)
     assert not ckpt.exists()
@@ -118,6 +127,7 @@ def test_chunked_real_side_gives_the_same_class_means(tiny_real):
 
 def test_chunked_real_side_gives_the_same_synthetic_images(tiny_real):
     # One iteration: later ones may differ in a few pixels where rounding flips a ReLU (a 3x3 receptive field).
-    whole = condense_dm(tiny_real, 1, iterations=1, seed=2, **SMALL)
-    chunked = condense_dm(tiny_real, 1, iterations=1, seed=2, real_chunk=4, **SMALL)  # 6 images: chunks 4 + 2
+    whole = condense_dm(tiny_real, 1, small(iterations=1), seed=2, progress=False)
+    # 6 images: chunks 4 + 2
+    chunked = condense_dm(tiny_real, 1, small(iterations=1), seed=2, progress=False, speed=Speed(real_chunk=4))
     torch.testing.assert_close(chunked.images, whole.images, atol=1e-5, rtol=1e-4)

@@ -9,6 +9,19 @@ RANDOM = Cell(5, "5.1", "mnist", 1, "random", "none", "convnet")
 DM = Cell(5, "5.1", "mnist", 1, "dm")
 
 
+def record_strategies(monkeypatch):
+    """From now on, the augmentation strategy of every evaluation the runner makes is appended to the
+    returned list (the evaluation still runs)."""
+    evaluated, real_evaluate = [], experiments.evaluate_set
+
+    def recording(images, labels, real, config, **kw):
+        evaluated.append(config.strategy)
+        return real_evaluate(images, labels, real, config, **kw)
+
+    monkeypatch.setattr(experiments, "evaluate_set", recording)
+    return evaluated
+
+
 @pytest.fixture
 def runner(tiny_root, tmp_path):
     profile = get_profile("smoke", test_limit=20, batch_real=4)
@@ -80,9 +93,9 @@ def test_an_ablation_row_with_another_evaluation_network_is_evaluated_with_it(ru
     runner.run(Cell(3, "3.1", "mnist", 1, "random", "none"))
     seen = {}
 
-    def fake_evaluate(*args, arch_overrides=None, num_nets, **kwargs):
-        seen.update(arch_overrides)
-        return [50.0] * num_nets
+    def fake_evaluate(images, labels, real, config, **kwargs):
+        seen.update(config.arch_overrides)
+        return [50.0] * config.num_nets
 
     monkeypatch.setattr(experiments, "evaluate_set", fake_evaluate)
     runner.run(Cell(3, "A.T2", "mnist", 1, "random", "none", setting="act_c=relu;act_t=sigmoid"))
@@ -117,10 +130,7 @@ def test_an_eval_aug_setting_overrides_the_methods_own_evaluation_augmentation(r
 
 def test_an_eval_aug_cell_shares_the_rows_of_the_same_evaluation_and_reruns_another(runner, monkeypatch):
     runner.run(Cell(4, "4.1", "mnist", 1, "random", "none"))
-    evaluated = []
-    real_evaluate = experiments.evaluate_set
-    monkeypatch.setattr(experiments, "evaluate_set",
-                        lambda *a, **k: evaluated.append(k["strategy"]) or real_evaluate(*a, **k))
+    evaluated = record_strategies(monkeypatch)
     runner.run(Cell(4, "4.1x", "mnist", 1, "random", "none", setting="eval_aug=classic"))
     assert evaluated == []
     assert runner.rows("4.1x").value.tolist() == runner.rows("4.1").value.tolist()
@@ -130,10 +140,7 @@ def test_an_eval_aug_cell_shares_the_rows_of_the_same_evaluation_and_reruns_anot
 
 def test_an_eval_aug_cell_of_chapter_5_is_not_mistaken_for_the_standard_one(runner, monkeypatch):
     runner.run(RANDOM)
-    evaluated = []
-    real_evaluate = experiments.evaluate_set
-    monkeypatch.setattr(experiments, "evaluate_set",
-                        lambda *a, **k: evaluated.append(k["strategy"]) or real_evaluate(*a, **k))
+    evaluated = record_strategies(monkeypatch)
     runner.run(Cell(5, "5.1x", "mnist", 1, "random", "none", setting="eval_aug=none"))
     assert evaluated == [None] and ";eval_aug=none;" in runner.rows("5.1x").budget.iloc[0]
 

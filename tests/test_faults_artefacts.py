@@ -1,16 +1,19 @@
 """Faults around artefacts on disk (issue 13): checkpoints, atomic writes."""
 
 import errno
+from dataclasses import replace
 
 import pytest
 import torch
 
-from dc_lib.core.checkpoint import resume_checkpoint, save_checkpoint
+from dc_lib.core.checkpoint import Checkpointing, resume_checkpoint, save_checkpoint
 from dc_lib.core.files import atomic_write
 from dc_lib.methods import distribution_matching as dm_module
-from dc_lib.methods.distribution_matching import condense_dm
+from dc_lib.methods.distribution_matching import DMConfig, condense_dm
+from dc_lib.methods.gradient_matching import GMConfig
 
-SMALL = dict(batch_real=6, progress=False)
+SMALL = DMConfig(batch_real=6)
+QUIET = dict(progress=False)
 
 
 def _state():
@@ -55,14 +58,14 @@ def test_dm_never_saves_a_checkpoint_that_failed_the_finiteness_check(tiny_real,
     # Iteration 1 is checked (it % 10 == 0) and fine; the NaN of iteration 2 would be saved at 2 unchecked.
     monkeypatch.setattr(dm_module, "_real_class_means", nan_from_the_second_iteration)
     with pytest.raises(FloatingPointError):
-        condense_dm(tiny_real, 1, iterations=6, seed=2, checkpoint_path=ckpt, checkpoint_every=2, **SMALL)
+        condense_dm(tiny_real, 1, replace(SMALL, iterations=6), seed=2, checkpoint=Checkpointing(ckpt, 2), **QUIET)
     assert saved == [] and not ckpt.exists()
 
 
 def test_dm_keeps_its_checkpoint_for_a_caller_that_saves_the_set(tiny_real, tmp_path):
     ckpt = tmp_path / "run.ckpt"
-    condense_dm(tiny_real, 1, iterations=4, seed=2, checkpoint_path=ckpt, checkpoint_every=2,
-                keep_checkpoint=True, **SMALL)
+    condense_dm(tiny_real, 1, replace(SMALL, iterations=4), seed=2, checkpoint=Checkpointing(ckpt, 2, keep=True),
+                **QUIET)
     assert ckpt.is_file()
 
 
@@ -102,20 +105,20 @@ def test_two_processes_appending_into_one_store_lose_no_rows(tmp_path):
 def test_dm_nan_after_resuming_names_the_checkpoint_to_delete(tiny_real, tmp_path, monkeypatch):
     """A rerun resumes the same (finite) checkpoint and diverges again: the error says which file to delete."""
     ckpt = tmp_path / "run.ckpt"
-    condense_dm(tiny_real, 1, iterations=3, seed=2, checkpoint_path=ckpt, checkpoint_every=2,
-                keep_checkpoint=True, **SMALL)
+    condense_dm(tiny_real, 1, replace(SMALL, iterations=3), seed=2, checkpoint=Checkpointing(ckpt, 2, keep=True),
+                **QUIET)
     assert ckpt.is_file()
     real_means = dm_module._real_class_means
     monkeypatch.setattr(dm_module, "_real_class_means", lambda *a: real_means(*a) * float("nan"))
     with pytest.raises(FloatingPointError, match=rf"delete it \(rm {ckpt}\)"):
-        condense_dm(tiny_real, 1, iterations=3, seed=2, checkpoint_path=ckpt, checkpoint_every=2, **SMALL)
+        condense_dm(tiny_real, 1, replace(SMALL, iterations=3), seed=2, checkpoint=Checkpointing(ckpt, 2), **QUIET)
 
 
 def test_dm_nan_without_a_checkpoint_does_not_mention_one(tiny_real, monkeypatch):
     real_means = dm_module._real_class_means
     monkeypatch.setattr(dm_module, "_real_class_means", lambda *a: real_means(*a) * float("nan"))
     with pytest.raises(FloatingPointError) as err:
-        condense_dm(tiny_real, 1, iterations=2, seed=2, **SMALL)
+        condense_dm(tiny_real, 1, replace(SMALL, iterations=2), seed=2, **QUIET)
     assert "checkpoint" not in str(err.value)
 
 
@@ -123,11 +126,10 @@ def test_dc_nan_after_resuming_names_the_checkpoint_to_delete(tiny_real, tmp_pat
     from dc_lib.methods import gradient_matching as gm_module
 
     ckpt = tmp_path / "dc.ckpt"
-    kw = dict(iterations=2, seed=1, checkpoint_path=ckpt, checkpoint_every=1, loops=(1, 1), batch_real=4,
-              progress=False)
-    gm_module.condense_gm(tiny_real, 1, keep_checkpoint=True, **kw)
+    config = GMConfig(iterations=2, loops=(1, 1), batch_real=4)
+    gm_module.condense_gm(tiny_real, 1, config, seed=1, checkpoint=Checkpointing(ckpt, 1, keep=True), **QUIET)
     assert ckpt.is_file()
     real_step = gm_module.match_step
     monkeypatch.setattr(gm_module, "match_step", lambda *a, **k: real_step(*a, **k) * float("nan"))
     with pytest.raises(FloatingPointError, match=rf"delete it \(rm {ckpt}\)"):
-        gm_module.condense_gm(tiny_real, 1, **kw)
+        gm_module.condense_gm(tiny_real, 1, config, seed=1, checkpoint=Checkpointing(ckpt, 1), **QUIET)

@@ -1,12 +1,20 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
-from dc_lib.methods.gradient_matching import (condense_gm, freeze_batchnorm_on_real, gradient_distance, layer_distance,
-                                              loop_schedule)
+from dc_lib.methods.gradient_matching import (GMConfig, condense_gm, freeze_batchnorm_on_real, gradient_distance,
+                                              layer_distance, loop_schedule)
 from dc_lib.core.models import get_network
 from dc_lib.core.seeding import make_generator, seed_everything
+from dc_lib.core.speed import Speed
 
-SMALL = dict(batch_real=4, progress=False, arch="convnet", loops=(2, 1))
+SMALL = GMConfig(batch_real=4, arch="convnet", loops=(2, 1))
+
+
+def small(**changes):
+    """SMALL with ``changes`` (e.g. the number of iterations)."""
+    return replace(SMALL, **changes)
 
 
 def grads(seed, shapes=((4, 3, 3, 3), (4,), (10, 8))):
@@ -47,8 +55,8 @@ def test_loop_schedule_follows_the_thesis():
 
 
 def test_synthetic_images_move_when_the_gradients_differ(tiny_real):
-    start = condense_gm(tiny_real, 1, iterations=0, **SMALL)
-    after = condense_gm(tiny_real, 1, iterations=1, **SMALL)
+    start = condense_gm(tiny_real, 1, small(iterations=0), progress=False)
+    after = condense_gm(tiny_real, 1, small(iterations=1), progress=False)
     assert (after.images - start.images).abs().sum() > 0
 
 
@@ -58,19 +66,19 @@ def test_synthetic_images_stay_put_when_the_gradients_already_match(tiny_real):
     first = torch.stack([idx[0] for idx in tiny_real.indices_class])
     tiny_real.x_train, tiny_real.y_train = tiny_real.x_train[first], torch.arange(10)
     tiny_real.indices_class = [torch.tensor([c]) for c in range(10)]
-    kept = condense_gm(tiny_real, 1, iterations=1, init="real", metric="mse", **{**SMALL, "loops": (1, 1)})
+    kept = condense_gm(tiny_real, 1, small(iterations=1, init="real", metric="mse", loops=(1, 1)), progress=False)
     assert torch.allclose(kept.images, tiny_real.x_train, atol=1e-6)
 
 
 def test_dsa_is_the_same_algorithm_with_siamese_augmentation(tiny_real):
-    dc = condense_gm(tiny_real, 1, iterations=1, init="real", **SMALL)
-    dsa = condense_gm(tiny_real, 1, iterations=1, init="real", dsa_strategy="crop_scale", **SMALL)
+    dc = condense_gm(tiny_real, 1, small(iterations=1, init="real"), progress=False)
+    dsa = condense_gm(tiny_real, 1, small(iterations=1, init="real", dsa_strategy="crop_scale"), progress=False)
     assert (dc.method, dsa.method) == ("dc", "dsa") and not torch.equal(dc.images, dsa.images)
 
 
 def test_same_seed_gives_bit_identical_images(tiny_real):
-    a = condense_gm(tiny_real, 2, iterations=1, seed=3, dsa_strategy="color_crop", **SMALL)
-    b = condense_gm(tiny_real, 2, iterations=1, seed=3, dsa_strategy="color_crop", **SMALL)
+    a = condense_gm(tiny_real, 2, small(iterations=1, dsa_strategy="color_crop"), seed=3, progress=False)
+    b = condense_gm(tiny_real, 2, small(iterations=1, dsa_strategy="color_crop"), seed=3, progress=False)
     assert torch.equal(a.images, b.images)
 
 
@@ -89,26 +97,28 @@ def test_the_condensing_network_takes_the_ablation_overrides(tiny_real, built_ne
     import dc_lib.methods.gradient_matching as gm
 
     built = built_networks(gm)
-    syn = condense_gm(tiny_real, 1, iterations=1, batch_real=4, arch_overrides={"act": "sigmoid"}, progress=False)
+    config = GMConfig(iterations=1, batch_real=4, arch_overrides={"act": "sigmoid"})
+    syn = condense_gm(tiny_real, 1, config, progress=False)
     assert built == [{"act": "sigmoid"}] and syn.config["arch_overrides"] == {"act": "sigmoid"}
 
 
 def test_unknown_augmentation_sides_are_rejected(tiny_real):
     with pytest.raises(ValueError, match="siamese, independent, real, syn"):
-        condense_gm(tiny_real, 1, iterations=1, batch_real=4, dsa_strategy="crop", sides="both", progress=False)
+        condense_gm(tiny_real, 1, GMConfig(iterations=1, batch_real=4, dsa_strategy="crop", sides="both"),
+                    progress=False)
 
 
 def test_augmenting_one_side_only_is_labelled_dc_aug_and_differs_from_dsa(tiny_real):
-    kw = dict(iterations=1, batch_real=4, dsa_strategy="crop", init="real", seed=3, progress=False)
-    siamese = condense_gm(tiny_real, 1, **kw)
-    real_only = condense_gm(tiny_real, 1, sides="real", **kw)
+    config = GMConfig(iterations=1, batch_real=4, dsa_strategy="crop", init="real")
+    siamese = condense_gm(tiny_real, 1, config, seed=3, progress=False)
+    real_only = condense_gm(tiny_real, 1, replace(config, sides="real"), seed=3, progress=False)
     assert (siamese.method, real_only.method) == ("dsa", "dc_aug")
     assert not torch.equal(siamese.images, real_only.images)
 
 
 def test_on_iteration_sees_the_start_and_every_outer_iteration(tiny_real):
     seen = []
-    condense_gm(tiny_real, 1, iterations=3, batch_real=4, progress=False,
+    condense_gm(tiny_real, 1, GMConfig(iterations=3, batch_real=4), progress=False,
                 on_iteration=lambda k, images: seen.append((k, tuple(images.shape))))
     assert seen == [(k, (10, 1, 28, 28)) for k in range(4)]
 
@@ -129,15 +139,15 @@ def test_gradient_magnitudes_cover_every_class_on_both_sides(tiny_real):
 def test_chunked_real_side_and_micro_batches_give_the_plain_paths_images(float64, strategy):
     # In float64 the two paths agree to rounding (1e-16). In float32 they agree to 1e-7 after one
     # match, but the cosine distance's small-norm rows can amplify that to 1e-3 by the next match.
-    kw = dict(iterations=2, seed=4, dsa_strategy=strategy, batch_real=12, progress=False, loops=(2, 3))
-    plain = condense_gm(float64, 2, real_chunk=None, micro_batch=None, **kw)
-    fast = condense_gm(float64, 2, real_chunk=5, micro_batch=3, **kw)
+    config = GMConfig(iterations=2, dsa_strategy=strategy, batch_real=12, loops=(2, 3))
+    plain = condense_gm(float64, 2, config, seed=4, progress=False, speed=Speed(real_chunk=None, micro_batch=None))
+    fast = condense_gm(float64, 2, config, seed=4, progress=False, speed=Speed(real_chunk=5, micro_batch=3))
     torch.testing.assert_close(fast.images, plain.images, atol=1e-10, rtol=1e-8)
 
 
 def test_micro_batches_are_skipped_for_batchnorm_condensing_networks(tiny_real):
     # BN layers train on S with batch statistics, which micro-batches would change: same images as the plain path.
-    kw = dict(iterations=1, seed=4, batch_real=4, progress=False, arch="convnet_bn", loops=(2, 2))
-    plain = condense_gm(tiny_real, 2, real_chunk=None, micro_batch=None, **kw)
-    fast = condense_gm(tiny_real, 2, real_chunk=None, micro_batch=3, **kw)
+    config = GMConfig(iterations=1, batch_real=4, arch="convnet_bn", loops=(2, 2))
+    plain = condense_gm(tiny_real, 2, config, seed=4, progress=False, speed=Speed(real_chunk=None, micro_batch=None))
+    fast = condense_gm(tiny_real, 2, config, seed=4, progress=False, speed=Speed(real_chunk=None, micro_batch=3))
     assert torch.equal(fast.images, plain.images)

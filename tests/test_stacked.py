@@ -3,10 +3,11 @@ import torch
 
 from dc_lib.core.models import get_network
 from dc_lib.core.seeding import derive_seed, make_generator, seed_everything
+from dc_lib.core.speed import Speed
 import dc_lib.engines.choose as choose
 from dc_lib.engines.choose import choose_path, evaluate_set
 import dc_lib.engines.evaluation as evaluation
-from dc_lib.engines.evaluation import train_network
+from dc_lib.engines.evaluation import EvalConfig, train_network
 import dc_lib.engines.stacked as stacked
 from dc_lib.engines.stacked import (STACKABLE, StackedNetworks, supports_stacking,
                                     test_accuracies as stacked_accuracies, train_stacked)
@@ -74,31 +75,33 @@ def test_shared_input_reaches_every_network_as_its_own_forward(tiny_real):
 @pytest.mark.parametrize("strategy", [None, DSA])
 def test_evaluate_set_stacked_gives_the_loops_accuracies(tiny_real, strategy):
     x, y = tiny_real.x_train[::4], tiny_real.y_train[::4]
-    kw = dict(num_nets=3, epochs=4, strategy=strategy, seed=5, progress=False, arch_overrides=SMALL)
-    loop = evaluate_set(x, y, tiny_real, stacked=False, **kw)
-    fast = evaluate_set(x, y, tiny_real, stacked=True, **kw)
+    config = EvalConfig(num_nets=3, epochs=4, strategy=strategy, arch_overrides=SMALL)
+    loop = evaluate_set(x, y, tiny_real, config, seed=5, progress=False, speed=Speed(engine="loop"))
+    fast = evaluate_set(x, y, tiny_real, config, seed=5, progress=False, speed=Speed(engine="stacked"))
     # Float rounding may flip at most one of the 50 test images (2 %) per network.
     assert fast == pytest.approx(loop, abs=100 / 50 + 1e-9)
 
 
 def test_chunks_of_networks_give_the_same_accuracies_as_one_stack(tiny_real):
     x, y = tiny_real.x_train[::4], tiny_real.y_train[::4]
-    kw = dict(num_nets=3, epochs=2, strategy=DSA, seed=0, progress=False, arch_overrides=SMALL)
-    whole = stacked.evaluate_set_stacked(x, y, tiny_real, **kw)
-    assert stacked.evaluate_set_stacked(x, y, tiny_real, chunk=2, **kw) == pytest.approx(whole, abs=2 + 1e-9)
+    config = EvalConfig(num_nets=3, epochs=2, strategy=DSA, arch_overrides=SMALL)
+    whole = stacked.evaluate_set_stacked(x, y, tiny_real, config, seed=0, progress=False)
+    chunked = stacked.evaluate_set_stacked(x, y, tiny_real, config, seed=0, progress=False, chunk=2)
+    assert chunked == pytest.approx(whole, abs=2 + 1e-9)
 
 
 @pytest.mark.parametrize("arch, overrides", [("convnet_bn", None), ("convnet", {"norm": "batchnorm", "width": 16})])
 def test_batchnorm_networks_fall_back_to_the_loop(tiny_real, monkeypatch, arch, overrides):
     x, y = tiny_real.x_train[::6], tiny_real.y_train[::6]
-    kw = dict(arch=arch, num_nets=2, epochs=1, strategy=None, seed=0, progress=False, arch_overrides=overrides)
-    loop = evaluate_set(x, y, tiny_real, stacked=False, **kw)
+    config = EvalConfig(arch=arch, num_nets=2, epochs=1, strategy=None, arch_overrides=overrides)
+    loop = evaluate_set(x, y, tiny_real, config, seed=0, progress=False, speed=Speed(engine="loop"))
 
     def must_not_run(*a, **k):
         raise AssertionError("the stacked path was taken for a BatchNorm network")
 
     monkeypatch.setattr(choose, "evaluate_set_stacked", must_not_run)
-    assert evaluate_set(x, y, tiny_real, stacked=True, **kw) == loop  # the loop itself: bit for bit
+    # the loop itself: bit for bit
+    assert evaluate_set(x, y, tiny_real, config, seed=0, progress=False, speed=Speed(engine="stacked")) == loop
 
 
 @pytest.mark.parametrize("arch", ["alexnet", "vgg11", "resnet18", "resnet18_ap", "convnet_d4_bn", "resnet18_bn"])
@@ -119,10 +122,10 @@ def test_automatic_choice_keeps_the_loop_elsewhere(device, arch, nets, size):
     assert choose_path(arch, device, nets, size) == "loop"
 
 
-def test_evaluate_set_rejects_a_stacked_value_that_is_not_a_bool(tiny_real):
-    with pytest.raises(ValueError, match="stacked must be True, False or None"):
-        evaluate_set(tiny_real.x_train[:10], tiny_real.y_train[:10], tiny_real, num_nets=1, epochs=1,
-                     strategy=None, seed=0, progress=False, stacked="yes")
+def test_evaluate_set_rejects_an_engine_that_is_not_one_of_its_paths(tiny_real):
+    with pytest.raises(ValueError, match="unknown engine 'yes'; valid: auto, loop, stacked, side_by_side"):
+        evaluate_set(tiny_real.x_train[:10], tiny_real.y_train[:10], tiny_real, EvalConfig(num_nets=1, epochs=1),
+                     seed=0, progress=False, speed=Speed(engine="yes"))
 
 
 def test_stacking_batchnorm_networks_is_refused_with_the_reason():
@@ -143,14 +146,16 @@ def test_one_generator_per_network_is_required(tiny_real):
 
 def test_labels_that_do_not_match_the_images_are_refused(tiny_real):
     with pytest.raises(ValueError, match="labels must be"):
-        stacked.evaluate_set_stacked(tiny_real.x_train[:10], tiny_real.y_train[:9], tiny_real, arch="mlp",
-                                     num_nets=2, epochs=1, strategy=None, seed=0, progress=False)
+        stacked.evaluate_set_stacked(tiny_real.x_train[:10], tiny_real.y_train[:9], tiny_real,
+                                     EvalConfig(arch="mlp", num_nets=2, epochs=1, strategy=None), seed=0,
+                                     progress=False)
 
 
 def test_asking_evaluate_set_stacked_for_an_unstackable_network_names_the_alternative(tiny_real):
     with pytest.raises(ValueError, match="choose.evaluate_set"):
-        stacked.evaluate_set_stacked(tiny_real.x_train[:10], tiny_real.y_train[:10], tiny_real, arch="convnet_bn",
-                                     num_nets=2, epochs=1, strategy=None, seed=0, progress=False)
+        stacked.evaluate_set_stacked(tiny_real.x_train[:10], tiny_real.y_train[:10], tiny_real,
+                                     EvalConfig(arch="convnet_bn", num_nets=2, epochs=1, strategy=None), seed=0,
+                                     progress=False)
 
 
 # Side by side (the CPU path): micro-batches per network, networks on separate cores.
@@ -171,18 +176,18 @@ def test_side_by_side_gives_the_loops_accuracies(tiny_real):
     from dc_lib.engines.side_by_side import evaluate_set_side_by_side
 
     x, y = tiny_real.x_train[::4], tiny_real.y_train[::4]
-    kw = dict(num_nets=3, epochs=4, strategy=DSA, seed=5, progress=False, arch_overrides=SMALL)
-    loop = evaluate_set(x, y, tiny_real, stacked=False, **kw)
-    assert evaluate_set_side_by_side(x, y, tiny_real, workers=2, micro_batch=4, **kw) == pytest.approx(
-        loop, abs=100 / 50 + 1e-9)
+    config = EvalConfig(num_nets=3, epochs=4, strategy=DSA, arch_overrides=SMALL)
+    loop = evaluate_set(x, y, tiny_real, config, seed=5, progress=False, speed=Speed(engine="loop"))
+    side_by_side = evaluate_set_side_by_side(x, y, tiny_real, config, seed=5, progress=False, workers=2, micro_batch=4)
+    assert side_by_side == pytest.approx(loop, abs=100 / 50 + 1e-9)
 
 
 def test_side_by_side_leaves_torchs_thread_count_as_it_was(tiny_real):
     from dc_lib.engines.side_by_side import evaluate_set_side_by_side
 
     before = torch.get_num_threads()
-    evaluate_set_side_by_side(tiny_real.x_train[:10], tiny_real.y_train[:10], tiny_real, arch="mlp", num_nets=2,
-                              epochs=1, strategy=None, seed=0, workers=2)
+    evaluate_set_side_by_side(tiny_real.x_train[:10], tiny_real.y_train[:10], tiny_real,
+                              EvalConfig(arch="mlp", num_nets=2, epochs=1, strategy=None), seed=0, workers=2)
     assert torch.get_num_threads() == before
 
 

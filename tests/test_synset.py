@@ -48,10 +48,11 @@ def test_an_empty_set_file_is_named_not_an_eof_error(tmp_path):
 def test_a_checkpoint_loaded_as_a_set_is_named_not_a_key_error(tiny_real, tmp_path):
     import pytest
 
+    from dc_lib.core.checkpoint import Checkpointing
     from dc_lib.core.synset import SetFileError, SyntheticSet
-    from dc_lib.methods.distribution_matching import condense_dm
+    from dc_lib.methods.distribution_matching import DMConfig, condense_dm
 
-    condense_dm(tiny_real, 1, iterations=2, batch_real=4, checkpoint_path=tmp_path / "s.ckpt", checkpoint_every=1,
-                progress=False, keep_checkpoint=True)
+    condense_dm(tiny_real, 1, DMConfig(iterations=2, batch_real=4),
+                checkpoint=Checkpointing(tmp_path / "s.ckpt", 1, keep=True), progress=False)
     with pytest.raises(SetFileError, match="s.ckpt"):
         SyntheticSet.load(tmp_path / "s.ckpt")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -57,3 +58,24 @@ def diverged_hint(path: str | os.PathLike | None) -> str:
         return ""
     return (f" A rerun with the same settings resumes from the checkpoint {path} and diverges again: "
             f"delete it (rm {path}) to start afresh, or change the learning rate.")
+
+
+@dataclass(frozen=True)
+class Checkpointing:
+    """Where and how often a condensation saves its state, so that a rerun resumes it.
+
+    ``path``: the checkpoint file (``.ckpt``); ``every``: outer iterations between saves;
+    ``keep``: leave the file after the last iteration (the caller deletes it once it has saved
+    the set, so an interruption between the two loses nothing).
+    """
+
+    path: Path
+    every: int = 100
+    keep: bool = False
+
+    @classmethod
+    def of(cls, value: "Checkpointing | str | os.PathLike | None", every: int = 100) -> "Checkpointing | None":
+        """``value`` as a Checkpointing: a path becomes one with ``every``; None stays None."""
+        if value is None or isinstance(value, Checkpointing):
+            return value
+        return cls(Path(value), every)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field, replace
 
+from .speed import Speed
+
 
 @dataclass(frozen=True)
 class Chapter5Plan:
@@ -147,6 +149,11 @@ class Profile:
     @property
     def reduced(self) -> bool:
         return self.name != "paper"
+
+    @property
+    def speed(self) -> Speed:
+        """The profile's speed-only switches (nothing in them changes a number beyond float rounding)."""
+        return Speed(compile=self.compile)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -16,6 +16,8 @@ loop or a fast path (stacked, side by side) that gives its numbers up to float r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -27,6 +29,47 @@ from ..core.data import RealData
 from ..core.models import get_network, has_batchnorm
 from ..core.seeding import derive_seed, make_generator, seed_everything
 from .compiled import maybe_compile
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """The evaluation protocol's settings: fresh networks trained on a small set, tested on real data.
+
+    The thesis gives none of the training recipe (A.2: one setting everywhere); the defaults are
+    the authors' code (hyperparameters.md section 7): SGD, momentum 0.9, weight decay 5e-4, lr 0.01,
+    batch 256, ``epochs + 1`` passes with the lr multiplied by 0.1 once, after pass ``epochs // 2 + 1``.
+
+    Attributes:
+        epochs: E, training epochs per network (authors: 1000 with augmentation, 300 without).
+        num_nets: networks trained per set (thesis: 20 per set, 5 sets per cell).
+        strategy: augmentation while training (a DSA string, independent per image); None: none.
+        lr, momentum, weight_decay, batch_size: the optimiser, as above.
+        arch: the evaluation network; ``arch_overrides``: its ConvNet-family options (A.T2-T6).
+        test_limit: test on the first N test images only (None: the whole test split).
+    """
+
+    epochs: int = 1000
+    num_nets: int = 20
+    strategy: str | None = None
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    batch_size: int = 256
+    arch: str = "convnet"
+    arch_overrides: dict | None = None
+    test_limit: int | None = None
+
+    @property
+    def train_kw(self) -> dict:
+        """The optimiser settings as :func:`train_network` takes them."""
+        return {"lr": self.lr, "batch_size": self.batch_size, "momentum": self.momentum,
+                "weight_decay": self.weight_decay}
+
+    def test_split(self, real: RealData) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x_test, y_test)`` of ``real``, cut to ``test_limit``."""
+        if self.test_limit is None:
+            return real.x_test, real.y_test
+        return real.x_test[:self.test_limit], real.y_test[:self.test_limit]
 
 
 def train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor,
@@ -112,8 +155,7 @@ def test_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: 
     return 100.0 * int(correct) / x.shape[0]
 
 
-def check_evaluation_args(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, num_nets, epochs,
-                          batch_size=256, **_) -> None:
+def check_evaluation_args(images: torch.Tensor, labels: torch.Tensor, real: RealData, config: EvalConfig) -> None:
     """Raise ValueError unless the set can be scored against ``real`` as asked.
 
     Every problem here used to pass silently or fail deep inside torch: a set of another shape
@@ -121,9 +163,9 @@ def check_evaluation_args(images: torch.Tensor, labels: torch.Tensor, real: Real
     ``num_nets=0`` (an empty list), ``epochs=-1`` (no training, yet an accuracy).
     ``epochs=0`` is allowed: the schedule makes ``epochs + 1`` passes, so it still trains once.
     """
-    positive_int("num_nets", num_nets)
-    non_negative_int("epochs", epochs)
-    positive_int("batch_size", batch_size)
+    positive_int("num_nets", config.num_nets)
+    non_negative_int("epochs", config.epochs)
+    positive_int("batch_size", config.batch_size)
     info = real.info
     if images.shape[0] == 0:
         raise ValueError(f"the set to evaluate on {info.name} is empty (0 images)")
@@ -134,36 +176,30 @@ def check_evaluation_args(images: torch.Tensor, labels: torch.Tensor, real: Real
         raise ValueError(f"cannot evaluate this set on {info.name}: " + "; ".join(problems))
 
 
-def evaluate_set_loop(images: torch.Tensor, labels: torch.Tensor, real: RealData, *, arch: str = "convnet",
-                      num_nets: int, epochs: int, strategy: str | None, seed: int,
-                      test_limit: int | None = None, progress: bool = True, arch_overrides: dict | None = None,
-                      compile: bool = False, **train_kw) -> list[float]:
-    """The reference: train ``num_nets`` fresh networks of ``arch``, one after another; test accuracies (%).
+def evaluate_set_loop(images: torch.Tensor, labels: torch.Tensor, real: RealData, config: EvalConfig, *,
+                      seed: int, progress: bool = True, compile: bool = False) -> list[float]:
+    """The reference: train ``config.num_nets`` fresh networks, one after another; test accuracies (%).
 
     ``images (N, C, H, W)`` (normalised) and ``labels (N,)`` are the small set, ``real`` gives the
-    test split. Network ``i`` is seeded with ``derive_seed(seed, "net", i)`` (initialisation,
-    shuffling and augmentation), so each accuracy is reproducible on its own.
-    ``test_limit`` tests on the first N test images only (the smoke profile).
-    ``arch_overrides``: ConvNet-family options of the evaluation networks (Appendix A.T2-T6).
-    ``compile``: run each network through ``torch.compile`` (:mod:`dc_lib.engines.compiled`).
-    ``train_kw``: as :func:`train_network` (``lr``, ``batch_size``, ...).
+    test split, ``config`` the protocol (:class:`EvalConfig`). Network ``i`` is seeded with
+    ``derive_seed(seed, "net", i)`` (initialisation, shuffling and augmentation), so each accuracy
+    is reproducible on its own.
+    ``compile``: speed only, run each network through ``torch.compile`` (:mod:`dc_lib.engines.compiled`).
 
     This is the readable protocol; :func:`dc_lib.engines.choose.evaluate_set` is what the
     library calls, and takes this loop or a fast path that gives its numbers up to float rounding.
     """
-    check_evaluation_args(images, labels, real, num_nets=num_nets, epochs=epochs, **train_kw)
-    info = real.info
-    x_test, y_test = real.x_test, real.y_test
-    if test_limit is not None:
-        x_test, y_test = x_test[:test_limit], y_test[:test_limit]
+    check_evaluation_args(images, labels, real, config)
+    info, arch, arch_overrides = real.info, config.arch, config.arch_overrides
+    x_test, y_test = config.test_split(real)
     images, labels = images.to(real.device), labels.to(real.device)
     accs = []
-    for i in tqdm(range(num_nets), desc=f"eval {arch}", disable=not progress, leave=False):
+    for i in tqdm(range(config.num_nets), desc=f"eval {arch}", disable=not progress, leave=False):
         net_seed = derive_seed(seed, "net", i)
         seed_everything(net_seed)
         net = get_network(arch, info.channel, info.num_classes, info.im_size,
                           **(arch_overrides or {})).to(real.device)
-        train_network(net, images, labels, epochs=epochs, strategy=strategy,
-                      generator=make_generator(net_seed), compile=compile, **train_kw)
+        train_network(net, images, labels, epochs=config.epochs, strategy=config.strategy,
+                      generator=make_generator(net_seed), compile=compile, **config.train_kw)
         accs.append(test_accuracy(net, x_test, y_test, compile=compile))
     return accs

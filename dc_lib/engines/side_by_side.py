@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from ..core.models import get_network
 from ..core.seeding import derive_seed, make_generator, seed_everything
-from .evaluation import test_accuracy, train_network
+from .evaluation import EvalConfig, test_accuracy, train_network
 from .stacked import STACKABLE, _check_set, supports_stacking
 
 # Images per forward on CPU (README.md, "Performance"; 2 cores, 10-ipc set): training 16 (0.218 s per
@@ -64,26 +64,25 @@ def train_micro_batched(net: nn.Module, images: torch.Tensor, labels: torch.Tens
                          **train_kw)
 
 
-def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, *, arch: str = "convnet",
-                              num_nets: int, epochs: int, strategy: str | None, seed: int,
-                              test_limit: int | None = None, progress: bool = True,
-                              arch_overrides: dict | None = None, workers: int | None = None,
-                              micro_batch: int = MICRO_BATCH, compile: bool = False, **train_kw) -> list[float]:
+def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, config: EvalConfig, *, seed: int,
+                              progress: bool = True, workers: int | None = None, micro_batch: int = MICRO_BATCH,
+                              compile: bool = False) -> list[float]:
     """``evaluate_set`` on CPU with networks trained side by side: the same accuracies (%) up to rounding.
 
     Args:
-        images, labels, real, arch, num_nets, epochs, strategy, seed, test_limit, arch_overrides:
-            as ``evaluate_set``. On CUDA the networks run on their own streams, whole batches.
+        images, labels, real, config, seed: as ``evaluate_set``. On CUDA the networks run on their
+            own streams, whole batches.
         progress: a tqdm bar of trained networks.
         workers: networks trained at once, one torch thread each; None -> torch's current
             thread count (the cores torch uses), at most ``num_nets``.
-        micro_batch: images per forward/backward in training (the test reads ``TEST_BATCH`` at a time).
-        compile: train and test each network through ``torch.compile`` (:mod:`dc_lib.engines.compiled`).
-        **train_kw: ``lr``, ``batch_size``, ``momentum``, ``weight_decay``.
+        workers, micro_batch, compile: speed only. ``micro_batch``: images per forward/backward in
+            training (the test reads ``TEST_BATCH`` at a time); ``compile``: train and test each
+            network through ``torch.compile`` (:mod:`dc_lib.engines.compiled`).
 
     Returns:
         ``num_nets`` test accuracies in percent, network ``i`` at position ``i``.
     """
+    arch, arch_overrides, num_nets = config.arch, config.arch_overrides, config.num_nets
     if not supports_stacking(arch, arch_overrides):
         raise ValueError(f"arch {arch!r} is not supported here (supported: {', '.join(STACKABLE)}, without "
                          "BatchNorm); use dc_lib.engines.choose.evaluate_set, which falls back to the plain loop")
@@ -93,9 +92,7 @@ def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, 
     if isinstance(micro_batch, bool) or not isinstance(micro_batch, int) or micro_batch < 1:
         raise ValueError(f"micro_batch must be a positive int, got {micro_batch!r}")
     _check_set(images, labels)
-    x_test, y_test = real.x_test, real.y_test
-    if test_limit is not None:
-        x_test, y_test = x_test[:test_limit], y_test[:test_limit]
+    x_test, y_test = config.test_split(real)
     nets = []
     for i in range(num_nets):  # built in order on this thread: initialisation uses torch's global RNG
         seed_everything(derive_seed(seed, "net", i))
@@ -103,9 +100,9 @@ def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, 
                                 **(arch_overrides or {})))
     gens = [make_generator(derive_seed(seed, "net", i)) for i in range(num_nets)]
     nets = [n.to(real.device) for n in nets]
-    train_side_by_side(nets, images.to(real.device), labels.to(real.device), epochs=epochs, generators=gens,
-                       strategy=strategy, workers=workers, micro_batch=None if cuda else micro_batch,
-                       progress=progress, compile=compile, **train_kw)
+    train_side_by_side(nets, images.to(real.device), labels.to(real.device), epochs=config.epochs, generators=gens,
+                       strategy=config.strategy, workers=workers, micro_batch=None if cuda else micro_batch,
+                       progress=progress, compile=compile, **config.train_kw)
     return accuracies_side_by_side(nets, x_test, y_test, workers=workers,
                                    batch_size=CUDA_TEST_BATCH if cuda else TEST_BATCH, compile=compile)
 

@@ -53,6 +53,7 @@ from tqdm import tqdm
 from ..core.augment import CLASSIC, AugParams, apply_params, augment, sample_params
 from ..core.models import get_network, has_batchnorm
 from ..core.seeding import derive_seed, make_generator, seed_everything
+from .evaluation import EvalConfig
 
 # Architectures whose stacked training is checked against the plain loop (tests/test_stacked.py).
 STACKABLE = ("convnet", "convnet_d4", "mlp", "lenet")
@@ -235,25 +236,23 @@ def _check_set(images: torch.Tensor, labels: torch.Tensor) -> None:
         raise ValueError("the set is empty: no images to train on")
 
 
-def evaluate_set_stacked(images: torch.Tensor, labels: torch.Tensor, real, *, arch: str = "convnet",
-                         num_nets: int, epochs: int, strategy: str | None, seed: int,
-                         test_limit: int | None = None, progress: bool = True,
-                         arch_overrides: dict | None = None, chunk: int | None = None,
-                         **train_kw) -> list[float]:
+def evaluate_set_stacked(images: torch.Tensor, labels: torch.Tensor, real, config: EvalConfig, *, seed: int,
+                         progress: bool = True, chunk: int | None = None) -> list[float]:
     """``evaluate_set`` with the networks trained stacked: the same accuracies (%) up to float rounding.
 
     Args:
         images, labels: the small set, ``(N, C, H, W)`` normalised and ``(N,)``.
         real: the RealData (device, test split).
-        arch: must satisfy :func:`supports_stacking` (``evaluate_set`` falls back otherwise).
-        num_nets, epochs, strategy, seed, test_limit, arch_overrides: as ``evaluate_set``.
-        chunk: networks trained together at most (None: all); chunks are independent,
+        config: the protocol (:class:`~dc_lib.engines.evaluation.EvalConfig`); its ``arch`` must
+            satisfy :func:`supports_stacking` (``evaluate_set`` falls back otherwise).
+        seed, progress: as ``evaluate_set``.
+        chunk: speed only: networks trained together at most (None: all); chunks are independent,
             so any chunking gives the same numbers and bounds the memory.
-        **train_kw: ``lr``, ``batch_size``, ``momentum``, ``weight_decay`` as ``train_network``.
 
     Returns:
         ``num_nets`` test accuracies in percent, network ``i`` at position ``i``.
     """
+    arch, arch_overrides, num_nets = config.arch, config.arch_overrides, config.num_nets
     if not supports_stacking(arch, arch_overrides):
         raise ValueError(f"arch {arch!r} is not stacked (stackable: {', '.join(STACKABLE)}); "
                          "use dc_lib.engines.choose.evaluate_set, which falls back to the plain loop")
@@ -262,9 +261,7 @@ def evaluate_set_stacked(images: torch.Tensor, labels: torch.Tensor, real, *, ar
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         raise ValueError(f"chunk must be a positive int or None, got {chunk!r}")
     _check_set(images, labels)
-    x_test, y_test = real.x_test, real.y_test
-    if test_limit is not None:
-        x_test, y_test = x_test[:test_limit], y_test[:test_limit]
+    x_test, y_test = config.test_split(real)
     images, labels = images.to(real.device), labels.to(real.device)
     chunk = chunk or num_nets
     accs: list[float] = []
@@ -277,8 +274,8 @@ def evaluate_set_stacked(images: torch.Tensor, labels: torch.Tensor, real, *, ar
             nets.append(get_network(arch, real.info.channel, real.info.num_classes, real.info.im_size,
                                     **(arch_overrides or {})).to(real.device))
         stack = StackedNetworks(nets)
-        train_stacked(stack, images, labels, epochs=epochs, strategy=strategy,
-                      generators=[make_generator(derive_seed(seed, "net", i)) for i in ids], **train_kw)
+        train_stacked(stack, images, labels, epochs=config.epochs, strategy=config.strategy,
+                      generators=[make_generator(derive_seed(seed, "net", i)) for i in ids], **config.train_kw)
         accs += test_accuracies(stack, x_test, y_test)
     return accs
 

@@ -8,11 +8,18 @@ call the methods directly, with their chapter's settings (:mod:`dc_lib.runs.expe
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
+from ..core.augment import default_strategy
+from ..core.checkpoint import Checkpointing
 from ..core.config import SmallRun
 from ..core.data import RealData
-from ..core.synset import SyntheticSet
+from ..core.synset import SetFileError, SyntheticSet
+from . import baselines
+from .baselines import select_random
+from .distribution_matching import DMConfig, condense_dm
+from .gradient_matching import GMConfig, condense_gm
 
 METHODS = ("dm", "dc", "dsa", "random", "herding", "kcenter", "forgetting")
 
@@ -32,33 +39,25 @@ def condense(real: RealData, method: str, ipc: int, run: SmallRun, *, iterations
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
-    from ..core.augment import default_strategy
-
     if strategy == "auto":
         strategy = default_strategy(real.info.name)
     ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
     if method == "dm":
-        from .distribution_matching import condense_dm
-
         k = run.iterations if iterations is None else iterations
-        syn = condense_dm(real, ipc, iterations=k, arch=arch, seed=seed, batch_real=run.batch_real,
-                          strategy=strategy, checkpoint_path=ckpt,
-                          checkpoint_every=max(1, min(run.checkpoint_every, k // 10)), progress=progress,
-                          keep_checkpoint=True)
+        config = DMConfig(iterations=k, batch_real=run.batch_real, strategy=strategy, arch=arch)
+        every = max(1, min(run.checkpoint_every, k // 10))
+        syn = condense_dm(real, ipc, config, seed=seed, progress=progress,
+                          checkpoint=Checkpointing(ckpt, every, keep=True) if ckpt else None)
     elif method in ("dc", "dsa"):
-        from .gradient_matching import condense_gm
-
         k = run.gm_iterations if iterations is None else iterations
-        syn = condense_gm(real, ipc, iterations=k, arch=arch, seed=seed, batch_real=run.batch_real,
-                          dsa_strategy=strategy if method == "dsa" else None, checkpoint_path=ckpt,
-                          checkpoint_every=max(1, min(10, k // 10)), progress=progress, keep_checkpoint=True)
+        config = GMConfig(iterations=k, batch_real=run.batch_real, arch=arch,
+                          dsa_strategy=strategy if method == "dsa" else None)
+        every = max(1, min(10, k // 10))
+        syn = condense_gm(real, ipc, config, seed=seed, progress=progress,
+                          checkpoint=Checkpointing(ckpt, every, keep=True) if ckpt else None)
     elif method == "random":
-        from .baselines import select_random
-
         syn = select_random(real, ipc, seed=seed)
     else:
-        from . import baselines
-
         net, counts = baselines.feature_network(real, epochs=iterations or run.feature_epochs, seed=seed,
                                                 arch=arch, cache=ckpt, progress=progress)
         if method == "herding":
@@ -80,10 +79,6 @@ def condense_to(path: str | os.PathLike, real: RealData, method: str, ipc: int, 
     loaded instead of made again (a foreign or unreadable file is made again, with a warning).
     ``extra_config`` is merged into the saved config (e.g. the command line). ``kw``: as :func:`condense`.
     """
-    import warnings
-
-    from ..core.synset import SetFileError
-
     path = Path(path)
     k = iterations if iterations is not None else {"dm": run.iterations, "dc": run.gm_iterations,
                                                    "dsa": run.gm_iterations}.get(method, 0)

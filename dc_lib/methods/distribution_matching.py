@@ -26,17 +26,18 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import torch
 from tqdm import tqdm  # plain text bars: no ipywidgets needed, same look in papermill logs
 
 from ..core.augment import apply_params, default_strategy, sample_params
-from ..core.checkpoint import diverged_hint, resume_checkpoint, save_checkpoint
+from ..core.checkpoint import Checkpointing, diverged_hint, resume_checkpoint, save_checkpoint
 from ..core.checks import condensation_args
 from ..core.data import RealData, check_ipc
 from ..core.models import get_network, has_batchnorm
 from ..core.seeding import make_generator, seed_everything
+from ..core.speed import Speed
 from ..core.synset import SyntheticSet
 from ..engines.compiled import maybe_compile
 
@@ -72,68 +73,92 @@ def class_mean_embeddings(features: torch.Tensor, counts: list[int]) -> torch.Te
     return torch.stack([f.mean(0) for f in features.split(counts)])
 
 
-def _config(real: RealData, ipc: int, **kw) -> dict:
-    return {"algorithm": "dm", "dataset": real.info.name, "ipc": ipc, **kw}
+@dataclass(frozen=True)
+class DMConfig:
+    """The hyperparameters of distribution matching (Algorithm 3); defaults are the thesis's.
+
+    Attributes:
+        iterations: K, outer iterations, each with a fresh embedding network psi_theta
+            (thesis: 20000; 10000 for 64x64 datasets).
+        lr: eta_S, the learning rate of S; None: 1, or 10 from 100 images per class (section 5.3.1).
+        momentum: SGD momentum on S (the thesis says SGD; the authors' code uses 0.5).
+        batch_real: real images per class per iteration (thesis: 256).
+        init: ``real`` (random real images of each class, the thesis) or ``noise``.
+        strategy: the DSA strategy A_omega shared by each class's real and synthetic batch;
+            ``auto``: the thesis's for the dataset; None: no augmentation.
+        arch: the embedding network psi_theta (``convnet``; ``convnet_bn`` for DM-BN, Table 5.2).
+        embedding: ``network`` (DM), or ``pixels`` for the pixel-space linear-kernel MMD baseline
+            of Appendix B.2 (no network, no augmentation).
+    """
+
+    iterations: int = 20000
+    lr: float | None = None
+    momentum: float = 0.5
+    batch_real: int = 256
+    init: str = "real"
+    strategy: str | None = "auto"
+    arch: str = "convnet"
+    embedding: str = "network"
+
+    def record(self, real: RealData, ipc: int, seed: int) -> dict:
+        """What a saved set and its checkpoint record of this run: the config as it ran ("auto" and
+        None resolved), with the data, ipc and seed. A checkpoint resumes only under the same record."""
+        lr = default_lr(ipc) if self.lr is None else self.lr
+        strategy = self.strategy
+        if strategy == "auto":
+            strategy = default_strategy(real.info.name) if self.embedding == "network" else None
+        return {"algorithm": "dm", "dataset": real.info.name, "ipc": ipc, "iterations": self.iterations,
+                "arch": self.arch if self.embedding == "network" else "none", "lr": lr, "momentum": self.momentum,
+                "batch_real": self.batch_real, "init": self.init, "strategy": strategy,
+                "embedding": self.embedding, "seed": seed}
 
 
-def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convnet",
-                lr: float | None = None, momentum: float = 0.5, batch_real: int = 256,
-                init: str = "real", strategy: str | None = "auto", embedding: str = "network",
-                seed: int = 0, checkpoint_path: str | os.PathLike | None = None,
-                checkpoint_every: int = 100, progress: bool = True, keep_checkpoint: bool = False,
-                real_chunk: int | None | str = "auto", compile: bool = False) -> SyntheticSet:
+def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed: int = 0,
+                checkpoint: Checkpointing | str | os.PathLike | None = None, progress: bool = True,
+                speed: Speed = Speed()) -> SyntheticSet:
     """Learn a synthetic set by distribution matching (Algorithm 3).
 
     Args:
         real: the real data (its device is the compute device).
         ipc: synthetic images per class.
-        iterations: K, the number of outer iterations (thesis: 20000).
-        arch: embedding network name (``convnet``; ``convnet_bn`` for DM-BN).
-        lr: eta for S; None -> 1, or 10 from 100 ipc (thesis section 5.3.1).
-        momentum: SGD momentum on S (authors' code: 0.5; the thesis says SGD).
-        batch_real: real images per class per iteration (thesis: 256).
-        init: ``real`` (thesis) or ``noise``.
-        strategy: DSA strategy; ``auto`` -> the thesis's per-dataset strategy; None -> off.
-        embedding: ``network`` (DM), or ``pixels`` for the pixel-space linear-kernel MMD
-            baseline of Appendix B.2 (no network, no augmentation).
+        config: the hyperparameters (K, eta_S, ...): :class:`DMConfig`.
         seed: makes the run repeat bit for bit on the same machine and device.
-        checkpoint_path: if given, state is saved there every ``checkpoint_every``
-            iterations and a rerun with the same settings resumes from it.
+        checkpoint: a :class:`~dc_lib.core.checkpoint.Checkpointing` (or a path, saved every 100
+            iterations); a rerun with the same config and seed resumes from it.
         progress: show a tqdm bar.
-        real_chunk: speed only: embed each class's real batch in chunks of this many
-            images; None: the whole class batch at once; ``auto``: 32 on CPU (where
-            cache-sized chunks made a DM iteration 1.8x faster, README "Performance"),
-            None elsewhere. Without BatchNorm the class means are the same up to float
-            rounding; with BatchNorm it is ignored (one forward over all classes).
-        compile: speed only: run the embedding network through ``torch.compile``
-            (:mod:`dc_lib.engines.compiled`; equal up to float rounding).
+        speed: speed only (:class:`~dc_lib.core.speed.Speed`): ``real_chunk`` embeds each class's
+            real batch in chunks (without BatchNorm the class means are the same up to float
+            rounding; with BatchNorm it is ignored: one forward over all classes); ``compile`` runs
+            the embedding network through ``torch.compile``.
 
     Returns:
-        The SyntheticSet, images ``(num_classes * ipc, C, H, W)`` in normalised space.
+        The SyntheticSet, images ``(num_classes * ipc, C, H, W)`` in normalised space; its
+        ``config`` is :meth:`DMConfig.record`.
 
     Raises:
-        FloatingPointError: the loss or images became NaN/inf (lower ``lr``).
+        FloatingPointError: the loss or images became NaN/inf (lower ``config.lr``).
     """
     info, device = real.info, real.device
+    ckpt_plan = Checkpointing.of(checkpoint)
+    iterations, batch_real, embedding = config.iterations, config.batch_real, config.embedding
+    checkpoint_every = ckpt_plan.every if ckpt_plan else 100
     condensation_args(ipc=ipc, iterations=iterations, batch_real=batch_real, checkpoint_every=checkpoint_every)
     if embedding not in ("network", "pixels"):
         raise ValueError(f"Unknown embedding {embedding!r}; use 'network' or 'pixels'")
-    if strategy == "auto":
-        strategy = default_strategy(info.name) if embedding == "network" else None
-    lr = default_lr(ipc) if lr is None else lr
+    record = config.record(real, ipc, seed)
+    lr, strategy, arch, init = record["lr"], record["strategy"], config.arch, config.init
+    real_chunk = speed.real_chunk
     if real_chunk == "auto":
         real_chunk = CPU_REAL_CHUNK if torch.device(device).type == "cpu" else None
-    config = _config(real, ipc, iterations=iterations, arch=arch if embedding == "network" else "none",
-                     lr=lr, momentum=momentum, batch_real=batch_real, init=init, strategy=strategy,
-                     embedding=embedding, seed=seed)
+    compile = speed.compile
     gen = make_generator(seed)
     check_ipc(real, ipc)
     syn = init_synthetic(real, ipc, init, gen).detach().requires_grad_(True)
-    optimizer = torch.optim.SGD([syn], lr=lr, momentum=momentum)
+    optimizer = torch.optim.SGD([syn], lr=lr, momentum=config.momentum)
     loss_value = float("nan")
 
-    ckpt = Path(checkpoint_path) if checkpoint_path else None
-    start = resume_checkpoint(ckpt, config, syn, optimizer, gen)
+    ckpt = ckpt_plan.path if ckpt_plan else None
+    start = resume_checkpoint(ckpt, record, syn, optimizer, gen)
 
     labels = torch.arange(info.num_classes).repeat_interleave(ipc).to(device)
     syn_counts = [ipc] * info.num_classes
@@ -169,17 +194,17 @@ def condense_dm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
                     f"iteration {it + 1} (lr={lr}). Lower the learning rate or check the data." + diverged_hint(ckpt))
             bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
         if saving:
-            save_checkpoint(ckpt, config, syn, optimizer, gen, it + 1)
+            save_checkpoint(ckpt, record, syn, optimizer, gen, it + 1)
     bar.close()
 
     result = SyntheticSet(syn.detach().clone(), labels, info.name,
                           "dm" if embedding == "network" else "mmd", ipc, info.mean, info.std,
-                          config=config, seed=seed, iteration=iterations,
+                          config=record, seed=seed, iteration=iterations,
                           metrics={"loss": loss_value, "seconds": time.perf_counter() - t0,
                                    "resumed_from": start})
     # A caller that saves the set keeps the checkpoint until its save succeeded (Runner.synset deletes it
     # then): a crash between here and that save must not throw the condensation away.
-    if ckpt is not None and not keep_checkpoint:
+    if ckpt is not None and not ckpt_plan.keep:
         ckpt.unlink(missing_ok=True)
     return result
 
@@ -214,6 +239,9 @@ def _draw_embedding(arch: str, info, embedding: str, gen: torch.Generator, devic
     return net.embed, has_batchnorm(net)
 
 
-def condense_mmd_pixels(real: RealData, ipc: int, *, iterations: int, **kw) -> SyntheticSet:
-    """The Appendix B.2 baseline: linear-kernel MMD in raw pixel space (no network, no augmentation)."""
-    return condense_dm(real, ipc, iterations=iterations, embedding="pixels", **kw)
+def condense_mmd_pixels(real: RealData, ipc: int, config: DMConfig = DMConfig(), **kw) -> SyntheticSet:
+    """The Appendix B.2 baseline: linear-kernel MMD in raw pixel space (no network, no augmentation).
+
+    ``config``: as DM's (its ``arch`` and ``strategy`` are not used); ``kw``: as :func:`condense_dm`.
+    """
+    return condense_dm(real, ipc, replace(config, embedding="pixels"), **kw)

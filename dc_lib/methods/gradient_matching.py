@@ -17,19 +17,20 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..core.augment import apply_params, augment, sample_params
-from ..core.checkpoint import diverged_hint, resume_checkpoint, save_checkpoint
+from ..core.augment import apply_params, augment, default_strategy, sample_params
+from ..core.checkpoint import Checkpointing, diverged_hint, resume_checkpoint, save_checkpoint
 from ..core.checks import condensation_args, positive_int
 from ..core.data import RealData
 from ..core.models import get_network, has_batchnorm
 from ..core.seeding import make_generator, seed_everything
+from ..core.speed import Speed
 from ..core.synset import SyntheticSet
 from ..engines.compiled import maybe_compile
 from ..engines.evaluation import train_epoch
@@ -171,76 +172,118 @@ def gm_method(dsa_strategy: str | None, sides: str = "siamese") -> str:
     return ("dsa" if sides == "siamese" else "dc_aug") if dsa_strategy else "dc"
 
 
-def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convnet",
-                lr_img: float = 0.1, momentum: float = 0.5, lr_net: float = 0.01, batch_real: int = 256,
-                batch_train: int = 256, init: str = "noise", dsa_strategy: str | None = None,
-                metric: str = "ours", loops: tuple[int, int] | None = None, seed: int = 0,
-                arch_overrides: dict | None = None, sides: str = "siamese", on_iteration=None,
-                real_chunk: int | None | str = "auto", micro_batch: int | None | str = "auto",
-                compile: bool = False, checkpoint_path: str | os.PathLike | None = None,
-                checkpoint_every: int = 10, progress: bool = True,
-                keep_checkpoint: bool = False) -> SyntheticSet:
-    """Learn a synthetic set by gradient matching: DC (``dsa_strategy=None``) or DSA.
+@dataclass(frozen=True)
+class GMConfig:
+    """The hyperparameters of gradient matching, DC (Algorithm 1) and DSA (Algorithm 2).
+
+    The defaults are DC's (thesis and authors' code); :meth:`dsa` gives DSA's.
+
+    Attributes:
+        iterations: K, outer iterations, each with a fresh network theta_0 (thesis: 1000).
+        loops: (T, varsigma_theta), matching rounds per outer iteration and network epochs on S
+            between them; None: :func:`loop_schedule` of the ipc (thesis A.1).
+        lr_img: eta_S, the learning rate of S (0.1); ``momentum``: SGD momentum on S (0.5).
+        lr_net: eta_theta, plain SGD on the network between matches (0.01).
+        batch_real: real images per class per match (256); ``batch_train``: batch of the network
+            updates on S (256).
+        metric: the gradient distance D: ``ours`` (eq. 3.10, layer-wise, output-node-wise cosine),
+            ``mse`` or ``cos`` (Table A.T7).
+        init: ``noise`` (DC) or ``real`` (DSA).
+        dsa_strategy: the DSA augmentation string A_omega; None: DC (no augmentation).
+        sides: how ``dsa_strategy`` augments the matched batches (Table 4.4): ``siamese`` (DSA:
+            one omega for both), ``independent`` (each image its own), ``real`` or ``syn`` (only
+            that side, per image).
+        arch: the condensing network (BatchNorm networks get frozen real-data statistics).
+        arch_overrides: ConvNet-family options of the condensing network (``act``, ``pooling``,
+            ``norm``, ``depth``, ``width``; the ablations of Appendix A.T2-T6).
+    """
+
+    iterations: int = 1000
+    loops: tuple[int, int] | None = None
+    lr_img: float = 0.1
+    momentum: float = 0.5
+    lr_net: float = 0.01
+    batch_real: int = 256
+    batch_train: int = 256
+    metric: str = "ours"
+    init: str = "noise"
+    dsa_strategy: str | None = None
+    sides: str = "siamese"
+    arch: str = "convnet"
+    arch_overrides: dict | None = None
+
+    @classmethod
+    def dsa(cls, dataset: str, **changes) -> "GMConfig":
+        """DSA's config for ``dataset``: real-image init and the thesis's DSA strategy for it."""
+        return cls(**{"init": "real", "dsa_strategy": default_strategy(dataset), **changes})
+
+    @property
+    def method(self) -> str:
+        """The ``method`` of the set this config makes (:func:`gm_method`)."""
+        return gm_method(self.dsa_strategy, self.sides)
+
+    def record(self, real: RealData, ipc: int, seed: int) -> dict:
+        """What a saved set and its checkpoint record of this run (the schedule resolved)."""
+        outer, inner = self.loops or loop_schedule(ipc)
+        return {"algorithm": self.method, "dataset": real.info.name, "ipc": ipc, "iterations": self.iterations,
+                "arch": self.arch, "lr_img": self.lr_img, "momentum": self.momentum, "lr_net": self.lr_net,
+                "batch_real": self.batch_real, "batch_train": self.batch_train, "init": self.init,
+                "strategy": self.dsa_strategy, "metric": self.metric, "loops": [outer, inner], "seed": seed,
+                "arch_overrides": dict(self.arch_overrides or {}), "sides": self.sides}
+
+
+def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed: int = 0,
+                checkpoint: Checkpointing | str | os.PathLike | None = None, progress: bool = True,
+                speed: Speed = Speed(), on_iteration=None) -> SyntheticSet:
+    """Learn a synthetic set by gradient matching: DC (``config.dsa_strategy=None``) or DSA.
 
     Args:
         real: the real data (its device is the compute device).
         ipc: synthetic images per class.
-        iterations: K, outer iterations (fresh networks); thesis 1000.
-        arch: the condensing network (BN nets get real-data BN statistics, frozen).
-        lr_img, momentum: eta_S and the SGD momentum on S (authors: 0.1, 0.5).
-        lr_net: eta_theta for the network updates on S (plain SGD, as the authors).
-        batch_real: real images per class per match (256).
-        batch_train: batch size of the network updates on S.
-        init: ``noise`` (DC default) or ``real`` (DSA default).
-        dsa_strategy: DSA augmentation string; None for DC.
-        metric: gradient distance (``ours``, ``mse``, ``cos``).
-        loops: (T, varsigma_theta); None -> ``loop_schedule(ipc)``.
-        sides: how ``dsa_strategy`` augments the matched batches (Table 4.4): ``siamese`` (DSA:
-            one transformation for both), ``independent`` (each image its own), ``real`` or
-            ``syn`` (only that side, per image).
-        arch_overrides: ConvNet-family options of the condensing network (``act``, ``pooling``,
-            ``norm``, ``depth``, ``width``; the ablations of Appendix A.T2-T6).
+        config: the hyperparameters (K, T, varsigma_theta, eta_S, eta_theta, ...): :class:`GMConfig`.
+        seed, checkpoint, progress: as in ``condense_dm`` (a bare checkpoint path saves every 10
+            outer iterations).
+        speed: speed only (:class:`~dc_lib.core.speed.Speed`): ``real_chunk`` computes each real
+            gradient as the sum over chunks (exact up to float rounding); ``micro_batch`` chunks the
+            network updates on S (``evaluation.train_epoch``); ``compile`` runs the real side's
+            gradients and the network updates on S through ``torch.compile`` (the second-order
+            synthetic side cannot).
         on_iteration: called as ``on_iteration(k, images)`` with a detached view of S
             ``(N, C, H, W)``: first with the starting k (0, or where a checkpoint resumes), then
             after every outer iteration k; e.g. to keep snapshots (Figure 4.6).
-        real_chunk: speed only: each real gradient as the sum over chunks of this many images
-            (exact up to float rounding); ``"auto"``: 32 on CPU (cache-sized), None on CUDA.
-        micro_batch: speed only: the network updates on S run each batch in chunks of this many
-            images (``evaluation.train_epoch``); ``"auto"``: 16 on CPU for networks without
-            BatchNorm, else None.
-        compile: speed only: the real side's gradients and the network updates on S run through
-            ``torch.compile`` (:mod:`dc_lib.engines.compiled`); the second-order synthetic side cannot.
-        seed, checkpoint_path, checkpoint_every, progress: as in ``condense_dm``.
 
     Returns:
-        SyntheticSet with ``method`` ``dc``, ``dsa`` or (augmentation not Siamese) ``dc_aug``.
+        SyntheticSet with ``method`` ``dc``, ``dsa`` or (augmentation not Siamese) ``dc_aug``;
+        its ``config`` is :meth:`GMConfig.record`.
     """
     info, device = real.info, real.device
-    condensation_args(ipc=ipc, iterations=iterations, batch_real=batch_real, checkpoint_every=checkpoint_every)
-    positive_int("batch_train", batch_train)
-    if metric not in METRICS:
-        raise ValueError(f"Unknown metric {metric!r}; valid: {', '.join(METRICS)}")
-    if sides not in SIDES:
-        raise ValueError(f"Unknown sides {sides!r}; valid: {', '.join(SIDES)}")
-    outer, inner = loops or loop_schedule(ipc)
+    ckpt_plan = Checkpointing.of(checkpoint, every=10)
+    iterations = config.iterations
+    checkpoint_every = ckpt_plan.every if ckpt_plan else 10
+    condensation_args(ipc=ipc, iterations=iterations, batch_real=config.batch_real, checkpoint_every=checkpoint_every)
+    positive_int("batch_train", config.batch_train)
+    if config.metric not in METRICS:
+        raise ValueError(f"Unknown metric {config.metric!r}; valid: {', '.join(METRICS)}")
+    if config.sides not in SIDES:
+        raise ValueError(f"Unknown sides {config.sides!r}; valid: {', '.join(SIDES)}")
+    record = config.record(real, ipc, seed)
+    outer, inner = record["loops"]
+    arch, arch_overrides, init, dsa_strategy = config.arch, config.arch_overrides, config.init, config.dsa_strategy
+    lr_img, lr_net, batch_real, batch_train = config.lr_img, config.lr_net, config.batch_real, config.batch_train
+    metric, sides, method = config.metric, config.sides, config.method
     on_cpu = torch.device(device).type == "cpu"
+    real_chunk, micro_batch, compile = speed.real_chunk, speed.micro_batch, speed.compile
     if real_chunk == "auto":
         real_chunk = CPU_REAL_CHUNK if on_cpu else None
     if micro_batch == "auto":
         micro_batch = CPU_MICRO_BATCH if on_cpu else None
-    method = gm_method(dsa_strategy, sides)
-    config = {"algorithm": method, "dataset": info.name, "ipc": ipc, "iterations": iterations, "arch": arch,
-              "lr_img": lr_img, "momentum": momentum, "lr_net": lr_net, "batch_real": batch_real,
-              "batch_train": batch_train, "init": init, "strategy": dsa_strategy, "metric": metric,
-              "loops": [outer, inner], "seed": seed, "arch_overrides": dict(arch_overrides or {}),
-              "sides": sides}
     gen = make_generator(seed)
     syn = init_synthetic(real, ipc, init, gen).detach().requires_grad_(True)
     labels = torch.arange(info.num_classes).repeat_interleave(ipc).to(device)
-    optimizer = torch.optim.SGD([syn], lr=lr_img, momentum=momentum)
+    optimizer = torch.optim.SGD([syn], lr=lr_img, momentum=config.momentum)
     loss_value = float("nan")
-    ckpt = Path(checkpoint_path) if checkpoint_path else None
-    start = resume_checkpoint(ckpt, config, syn, optimizer, gen)
+    ckpt = ckpt_plan.path if ckpt_plan else None
+    start = resume_checkpoint(ckpt, record, syn, optimizer, gen)
 
     t0 = time.perf_counter()
     if on_iteration is not None:
@@ -273,13 +316,13 @@ def condense_gm(real: RealData, ipc: int, *, iterations: int, arch: str = "convn
         if on_iteration is not None:
             on_iteration(it + 1, syn.detach())
         if ckpt is not None and (it + 1) % checkpoint_every == 0 and it + 1 < iterations:
-            save_checkpoint(ckpt, config, syn, optimizer, gen, it + 1)
+            save_checkpoint(ckpt, record, syn, optimizer, gen, it + 1)
     bar.close()
-    # keep_checkpoint: the caller deletes it once it has saved the set (see condense_dm).
-    if ckpt is not None and not keep_checkpoint:
+    # Checkpointing.keep: the caller deletes it once it has saved the set (see condense_dm).
+    if ckpt is not None and not ckpt_plan.keep:
         ckpt.unlink(missing_ok=True)
     return SyntheticSet(syn.detach().clone(), labels, info.name, method, ipc, info.mean, info.std,
-                        config=config, seed=seed, iteration=iterations,
+                        config=record, seed=seed, iteration=iterations,
                         metrics={"loss": loss_value, "seconds": time.perf_counter() - t0, "resumed_from": start})
 
 

@@ -10,10 +10,13 @@ The random baseline depends on its draw, so it is measured over several draws: d
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..core.data import RealData
 from ..core.seeding import derive_seed
 from ..core.synset import SyntheticSet
 from ..engines.choose import evaluate_set
+from ..engines.evaluation import EvalConfig
 from ..methods.baselines import select_random
 from .results import Cell, make_rows
 
@@ -33,10 +36,11 @@ def against_random(syn: SyntheticSet, real: RealData, *, nets: int, epochs: int,
     ``syn.images``: ``(num_classes * ipc, C, H, W)`` in ``real``'s normalised space.
     """
     syn.check_matches(real, where="the set to evaluate")
-    common = dict(arch=arch, epochs=epochs, strategy=strategy, test_limit=test_limit, progress=progress)
-    ours = evaluate_set(syn.images.to(real.device), syn.labels.to(real.device), real, num_nets=nets,
-                        seed=seed, **common)
-    rand = [evaluate_set(r.images, r.labels, real, num_nets=1, seed=r.seed, **common)[0]
+    protocol = EvalConfig(epochs=epochs, num_nets=nets, strategy=strategy, arch=arch, test_limit=test_limit)
+    ours = evaluate_set(syn.images.to(real.device), syn.labels.to(real.device), real, protocol, seed=seed,
+                        progress=progress)
+    one_net = replace(protocol, num_nets=1)
+    rand = [evaluate_set(r.images, r.labels, real, one_net, seed=r.seed, progress=progress)[0]
             for r in random_draws(real, syn.ipc, nets, seed)]
     return {"set": ours, "random": rand}
 

@@ -40,10 +40,10 @@ from ..core.models import get_network
 from ..core.seeding import derive_seed, make_generator, seed_everything
 from ..core.synset import SetFileError, SyntheticSet
 from ..engines.choose import evaluate_set
-from ..engines.evaluation import test_accuracy
+from ..engines.evaluation import EvalConfig, test_accuracy
 from ..methods.baselines import feature_network, select_herding, select_random
-from ..methods.distribution_matching import condense_dm
-from ..methods.gradient_matching import condense_gm
+from ..methods.distribution_matching import DMConfig, condense_dm
+from ..methods.gradient_matching import GMConfig, condense_gm
 from .results import Cell, ResultStore, make_rows
 
 MEMORY_METHODS = ("random", "herding", "dc", "dsa", "dm")
@@ -231,9 +231,9 @@ def class_memory(real: RealData, classes, method: str, ipc: int, *, seed: int, d
         for c in classes:
             one = subset_classes(real, [c])
             path = cache / f"dm_class{c}_ipc{ipc}_K{dm_iterations}_seed{seed}.pt" if cache else None
-            parts.append(_cached(path, lambda: condense_dm(
-                one, ipc, iterations=dm_iterations, batch_real=batch_real, strategy=strategy,
-                seed=derive_seed(seed, "dm-class", c), progress=progress), one, ipc, "dm").images)
+            dm = DMConfig(iterations=dm_iterations, batch_real=batch_real, strategy=strategy)
+            parts.append(_cached(path, lambda: condense_dm(one, ipc, dm, seed=derive_seed(seed, "dm-class", c),
+                                                           progress=progress), one, ipc, "dm").images)
         images = torch.cat(parts)
     else:
         sub = subset_classes(real, classes)
@@ -244,8 +244,9 @@ def class_memory(real: RealData, classes, method: str, ipc: int, *, seed: int, d
             net, _ = feature_network(sub, epochs=feature_epochs, seed=seed, progress=progress)
             syn = select_herding(sub, ipc, net, seed=seed)
         else:
-            syn = condense_gm(sub, ipc, iterations=gm_iterations, batch_real=batch_real, init=dsa_init,
-                              dsa_strategy=strategy if method == "dsa" else None, seed=seed, progress=progress)
+            gm = GMConfig(iterations=gm_iterations, batch_real=batch_real, init=dsa_init,
+                          dsa_strategy=strategy if method == "dsa" else None)
+            syn = condense_gm(sub, ipc, gm, seed=seed, progress=progress)
         images = syn.images
     labels = torch.tensor(classes, device=real.device).repeat_interleave(ipc)
     return images.detach().to(real.device), labels
@@ -302,8 +303,9 @@ def run_gdumb(real: RealData, method: str, steps: int, config: GDumbConfig, stor
             local[torch.tensor(seen)] = torch.arange(len(seen))
             labels = local.to(real.device)[torch.cat(mem_y)]
             net_seed = derive_seed(seed, "gdumb", config.orders[o], s)
-            accs = evaluate_set(torch.cat(mem_x), labels, sub, num_nets=config.nets, epochs=config.epochs,
-                                strategy=strategy, seed=net_seed, progress=False)
+            accs = evaluate_set(torch.cat(mem_x), labels, sub,
+                                EvalConfig(epochs=config.epochs, num_nets=config.nets, strategy=strategy),
+                                seed=net_seed, progress=False)
             store.append(make_rows(cells[s], o, net_seed, accs, profile=profile, budget=budget,
                                    data_source=real.source, note=f"order seed {config.orders[o]}"))
 
@@ -431,11 +433,12 @@ def _stage_memory(task: RealData, method: str, net, config: EEILConfig, seed: in
     elif method == "random":
         syn = select_random(task, ipc, seed=seed)
     elif method == "dm":
-        syn = condense_dm(task, ipc, iterations=config.dm_iterations, batch_real=config.batch_real,
-                          strategy=NO_FLIP_STRATEGY, seed=seed, progress=False)
+        dm = DMConfig(iterations=config.dm_iterations, batch_real=config.batch_real, strategy=NO_FLIP_STRATEGY)
+        syn = condense_dm(task, ipc, dm, seed=seed, progress=False)
     else:
-        syn = condense_gm(task, ipc, iterations=config.dc_iterations, batch_real=config.batch_real,
-                          dsa_strategy=NO_FLIP_STRATEGY if method == "dsa" else None, seed=seed, progress=False)
+        gm = GMConfig(iterations=config.dc_iterations, batch_real=config.batch_real,
+                      dsa_strategy=NO_FLIP_STRATEGY if method == "dsa" else None)
+        syn = condense_gm(task, ipc, gm, seed=seed, progress=False)
     return syn.images.detach(), syn.labels
 
 

@@ -21,15 +21,20 @@ from ..core.config import Profile, dm_iterations, gm_iterations
 from ..core.data import DATASETS, DatasetInfo, DatasetNotFoundError, RealData, canonical_name, load_dataset
 from ..core.seeding import derive_seed, resolve_device
 from ..core.synset import SetFileError, SyntheticSet
+from ..core.checkpoint import Checkpointing
 from ..engines.choose import evaluate_set, evaluate_whole_dataset
+from ..engines.evaluation import EvalConfig
 from ..methods.baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
-from ..methods.distribution_matching import condense_dm, condense_mmd_pixels
-from ..methods.gradient_matching import condense_gm, gm_method
+from ..methods.distribution_matching import DMConfig, condense_dm, condense_mmd_pixels
+from ..methods.gradient_matching import GMConfig, condense_gm, gm_method
 from .results import Cell, ResultStore, make_rows
 from .settings import parse_setting
 
 METHODS = ("dm", "mmd", "dc", "dsa", "dc_aug", "random", "herding", "kcenter", "forgetting", "whole")
 CORESETS = ("herding", "kcenter", "forgetting")
+# The methods that learn a set, each called as fn(real, ipc, config, ...) with ``Runner.method_config``.
+CONDENSERS = {"dm": condense_dm, "mmd": condense_mmd_pixels, "dc": condense_gm, "dsa": condense_gm,
+              "dc_aug": condense_gm}
 # The thesis condenses with BN versions of VGG and ResNet (running statistics from real images,
 # frozen) and a ResNet whose strided convolutions become stride 1 + average pooling (A.1); the
 # evaluation networks use instance norm.
@@ -98,10 +103,9 @@ class Runner:
         """Load the set if it was made before with the same budget, else make and save it."""
         path = self.synset_path(cell, set_idx)
         seed = self.set_seed(cell, set_idx)
-        iterations = {"dm": dm_iterations(self.profile, cell.dataset), "mmd": dm_iterations(self.profile, cell.dataset),
-                      "dc": self.gm_iterations(cell), "dsa": self.gm_iterations(cell),
-                      "dc_aug": self.gm_iterations(cell)}.get(cell.method, 0)
         real = self.data(cell.dataset)
+        config = self.method_config(cell, real)
+        iterations = getattr(config, "iterations", 0)
         # A set made with the same seed and budget, here or by a chapter this one reuses, is the same set --
         # if it is a set of this data, ipc and method: a file copied in or left by another run must not be
         # scored as this cell's. A file that is unreadable or for other data is made again (with a warning).
@@ -116,26 +120,16 @@ class Runner:
                     warnings.warn(f"{err}; not reusing it: the set is made again and saved at {path}",
                                   RuntimeWarning, stacklevel=2)
                     continue
-                expected_batch = self.profile.gm_batch_real if cell.method in ("dc", "dsa", "dc_aug") \
-                    else self.profile.batch_real
+                expected_batch = getattr(config, "batch_real", None)
                 same_budget = syn.config.get("batch_real", expected_batch) == expected_batch
                 if syn.seed == seed and syn.iteration == iterations and same_budget:
                     return syn
-        common = dict(iterations=iterations, batch_real=self.profile.batch_real, seed=seed,
-                      checkpoint_path=path.with_suffix(".ckpt"), checkpoint_every=self.profile.checkpoint_every,
-                      progress=self.profile.progress, compile=self.profile.compile)
-        if cell.method == "dm":
-            syn = condense_dm(real, cell.ipc, arch=cell.condense_arch, keep_checkpoint=True, **common)
-        elif cell.method == "mmd":
-            syn = condense_mmd_pixels(real, cell.ipc, keep_checkpoint=True, **common)
-        elif cell.method in ("dc", "dsa", "dc_aug"):
-            setting = parse_setting(cell.setting)
-            init, strategy, sides = self._gm_plan(cell, real)
-            syn = condense_gm(real, cell.ipc, arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
-                              init=init, dsa_strategy=strategy, metric=setting.metric,
-                              arch_overrides=setting.condense_net, sides=sides,
-                              **{**common, "batch_real": self.profile.gm_batch_real, "checkpoint_every": 1},
-                              keep_checkpoint=True)
+        if cell.method in CONDENSERS:
+            # DC/DSA checkpoint after every outer iteration: one costs minutes at 10 ipc on CPU.
+            every = 1 if isinstance(config, GMConfig) else self.profile.checkpoint_every
+            syn = CONDENSERS[cell.method](real, cell.ipc, config, seed=seed, progress=self.profile.progress,
+                                          speed=self.profile.speed,
+                                          checkpoint=Checkpointing(path.with_suffix(".ckpt"), every, keep=True))
         elif cell.method == "random":
             syn = select_random(real, cell.ipc, seed=seed)
         elif cell.method in CORESETS:
@@ -146,6 +140,31 @@ class Runner:
         # Only now is the condensation safe on disk; until here the checkpoint is its only copy.
         path.with_suffix(".ckpt").unlink(missing_ok=True)
         return syn
+
+    def method_config(self, cell: Cell, real: RealData) -> DMConfig | GMConfig | None:
+        """The hyperparameters with which the cell's set is condensed: the thesis's, with this
+        profile's budget (K, real batch) and the cell's setting (Tables 4.4, 4.5, A.T2-A.T7);
+        None for the selection baselines."""
+        p = self.profile
+        if cell.method == "dm":
+            return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, arch=cell.condense_arch)
+        if cell.method == "mmd":
+            return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, embedding="pixels")
+        if cell.method in ("dc", "dsa", "dc_aug"):
+            setting = parse_setting(cell.setting)
+            init, strategy, sides = self._gm_plan(cell, real)
+            return GMConfig(iterations=self.gm_iterations(cell), batch_real=p.gm_batch_real, init=init,
+                            dsa_strategy=strategy, metric=setting.metric, sides=sides,
+                            arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
+                            arch_overrides=setting.condense_net)
+        return None
+
+    def eval_config(self, cell: Cell, real: RealData) -> EvalConfig:
+        """The evaluation protocol of a cell's sets (:meth:`eval_protocol`, this profile's networks)."""
+        strategy, epochs = self.eval_protocol(cell, real)
+        p = self.profile
+        return EvalConfig(epochs=epochs, num_nets=p.num_nets, strategy=strategy, arch=cell.eval_arch,
+                          arch_overrides=parse_setting(cell.setting).eval_net, test_limit=p.test_limit)
 
     def _gm_plan(self, cell: Cell, real: RealData) -> tuple[str, str | None, str]:
         """(init, DSA strategy, sides) with which a DC/DSA cell's set is condensed."""
@@ -255,18 +274,16 @@ class Runner:
             seed = self.set_seed(cell, set_idx)
             eval_seed = derive_seed(seed, "eval", cell.eval_arch)
             if cell.method == "whole":
-                accs = evaluate_whole_dataset(real, arch=cell.eval_arch, num_nets=p.num_nets,
-                                              epochs=p.whole_epochs, seed=eval_seed, test_limit=p.test_limit,
-                                              progress=p.progress, compile=p.compile)
+                protocol = EvalConfig(epochs=p.whole_epochs, num_nets=p.num_nets, arch=cell.eval_arch,
+                                      test_limit=p.test_limit)
+                accs = evaluate_whole_dataset(real, protocol, seed=eval_seed, progress=p.progress, speed=p.speed)
                 budget = f"{p.budget()};whole_epochs={p.whole_epochs}"
             else:
                 syn = self.synset(cell, set_idx)
-                strategy, epochs = self.eval_protocol(cell, real)
-                accs = evaluate_set(syn.images, syn.labels, real, arch=cell.eval_arch, num_nets=p.num_nets,
-                                    epochs=epochs, strategy=strategy, seed=eval_seed, test_limit=p.test_limit,
-                                    progress=p.progress, arch_overrides=parse_setting(cell.setting).eval_net,
-                                    compile=p.compile)
-                budget = self.budget(cell, strategy, epochs)
+                protocol = self.eval_config(cell, real)
+                accs = evaluate_set(syn.images, syn.labels, real, protocol, seed=eval_seed, progress=p.progress,
+                                    speed=p.speed)
+                budget = self.budget(cell, protocol.strategy, protocol.epochs)
             self.store.append(make_rows(cell, set_idx, seed, accs, profile=p.name, budget=budget,
                                         data_source=real.source, note=real.note))
         return "done"

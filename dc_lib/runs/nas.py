@@ -30,6 +30,7 @@ from ..core.data import RealData
 from ..core.models import ACTS, NORMS, POOLINGS
 from ..core.seeding import derive_seed, make_generator
 from ..engines.choose import evaluate_set
+from ..engines.evaluation import EvalConfig
 from .results import Cell, ResultStore, make_rows
 
 WIDTHS = (32, 64, 128, 256)
@@ -166,9 +167,9 @@ def train_candidates(candidates: list[Candidate], proxy: str, images: torch.Tens
         if store.has(cell, 0, profile):
             continue
         start = time.perf_counter()
-        accs = evaluate_set(images, labels, split, arch="convnet", arch_overrides=cand.overrides(), num_nets=repeats,
-                            epochs=epochs, strategy=strategy, seed=derive_seed(seed, "nas", cand.id),
-                            batch_size=batch, progress=False)
+        protocol = EvalConfig(epochs=epochs, num_nets=repeats, strategy=strategy, batch_size=batch,
+                              arch_overrides=cand.overrides())
+        accs = evaluate_set(images, labels, split, protocol, seed=derive_seed(seed, "nas", cand.id), progress=False)
         seconds = time.perf_counter() - start
         rows = make_rows(cell, 0, seed, accs, profile=profile, budget=budget, data_source=split.source)
         for r in rows:

@@ -12,7 +12,7 @@ from ..core.augment import OPS
 from ..core.files import atomic_write
 from ..core.models import get_network
 from ..core.seeding import derive_seed, make_generator, seed_everything
-from ..methods.gradient_matching import condense_gm, gradient_magnitudes
+from ..methods.gradient_matching import GMConfig, condense_gm, gradient_magnitudes
 from ..runs import tables
 from ..runs.experiments import Runner
 from ..runs.results import Cell, summarise
@@ -208,10 +208,10 @@ def figure_4_6(runner: Runner, snapshots: int = 6) -> tuple[dict[str, torch.Tens
             if k in keep:
                 frames[k] = images.detach().cpu().clone()
 
-        syn = condense_gm(real, ipc, iterations=iterations, init=init, seed=seed,
-                          dsa_strategy=runner.dsa_strategy(_cell("4.1", dataset, ipc, "dsa"), real),
-                          batch_real=runner.profile.gm_batch_real, progress=runner.profile.progress,
-                          on_iteration=keep_frame, compile=runner.profile.compile)
+        dsa = GMConfig(iterations=iterations, init=init, batch_real=runner.profile.gm_batch_real,
+                       dsa_strategy=runner.dsa_strategy(_cell("4.1", dataset, ipc, "dsa"), real))
+        syn = condense_gm(real, ipc, dsa, seed=seed, progress=runner.profile.progress, on_iteration=keep_frame,
+                          speed=runner.profile.speed)
         del syn
         out[init] = torch.stack([frames[k] for k in keep])
         atomic_write(path, lambda tmp, v=out[init]: torch.save({"images": v, "iterations": keep}, tmp))

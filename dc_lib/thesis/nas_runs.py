@@ -22,9 +22,10 @@ from ..core.data import DatasetNotFoundError, RealData, first_per_class, load_da
 from ..core.files import atomic_write
 from ..core.seeding import derive_seed, make_generator
 from ..engines.choose import evaluate_set
+from ..engines.evaluation import EvalConfig
 from ..methods.baselines import feature_network, select_herding, select_random
-from ..methods.distribution_matching import condense_dm
-from ..methods.gradient_matching import condense_gm
+from ..methods.distribution_matching import DMConfig, condense_dm
+from ..methods.gradient_matching import GMConfig, condense_gm
 from ..runs.nas import (Candidate, nas_cell, proxy_scores, proxy_steps, rank_agreement, sample_space, train_candidates,
                         validation_split)
 from ..runs.results import ResultStore, load_thesis, make_rows
@@ -56,11 +57,12 @@ def make_proxy(split, name: str, plan: NASPlan, seed: int, strategy: str | None,
         net, _ = feature_network(split, epochs=plan.feature_epochs, seed=seed, progress=progress)
         syn = select_herding(split, plan.ipc, net, seed=seed)
     elif name == "dm":
-        syn = condense_dm(split, plan.ipc, iterations=plan.dm_iterations, batch_real=plan.batch_real,
-                          strategy=strategy, seed=seed, progress=progress)
+        dm = DMConfig(iterations=plan.dm_iterations, batch_real=plan.batch_real, strategy=strategy)
+        syn = condense_dm(split, plan.ipc, dm, seed=seed, progress=progress)
     else:
-        syn = condense_gm(split, plan.ipc, iterations=plan.gm_iterations, batch_real=plan.batch_real,
-                          dsa_strategy=strategy if name == "dsa" else None, seed=seed, progress=progress)
+        gm = GMConfig(iterations=plan.gm_iterations, batch_real=plan.batch_real,
+                      dsa_strategy=strategy if name == "dsa" else None)
+        syn = condense_gm(split, plan.ipc, gm, seed=seed, progress=progress)
     return syn.images.detach(), syn.labels, time.perf_counter() - start
 
 
@@ -118,9 +120,10 @@ def _selected_test(real, split, cand: Candidate, plan: NASPlan, store: ResultSto
         g = done[(done.table == cell.table) & (done.method == proxy) & (done.setting == cell.setting)]
         return float(g.value.mean())
     final = RealData(real.info, split.x_train, split.y_train, real.x_test, real.y_test, real.source, real.note)
-    accs = evaluate_set(split.x_train, split.y_train, final, arch="convnet", arch_overrides=cand.overrides(),
-                        num_nets=plan.repeats, epochs=plan.whole_epochs, strategy=strategy,
-                        seed=derive_seed(seed, "nas-test", cand.id), batch_size=plan.batch, progress=False)
+    protocol = EvalConfig(epochs=plan.whole_epochs, num_nets=plan.repeats, strategy=strategy, batch_size=plan.batch,
+                          arch_overrides=cand.overrides())
+    accs = evaluate_set(split.x_train, split.y_train, final, protocol, seed=derive_seed(seed, "nas-test", cand.id),
+                        progress=False)
     store.append(make_rows(cell, 0, seed, accs, profile=profile, budget=plan.budget(), data_source=real.source,
                            note="selected by the proxy, retrained on the whole training split, tested on the test split"))
     return float(sum(accs) / len(accs))

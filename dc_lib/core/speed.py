@@ -1,0 +1,48 @@
+"""Speed-only switches: how fast a condensation or an evaluation runs, never what it computes.
+
+Every switch here gives the plain path's numbers up to float rounding (each fast path is tested
+against the plain one), so none of them is a hyperparameter: they are not in a method's config,
+not in a saved set's config and not in a result row's budget. What changes results lives in the
+method configs (:class:`~dc_lib.methods.distribution_matching.DMConfig`,
+:class:`~dc_lib.methods.gradient_matching.GMConfig`,
+:class:`~dc_lib.engines.evaluation.EvalConfig`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ENGINES = ("auto", "loop", "stacked", "side_by_side")
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Switches that trade nothing but time.
+
+    Attributes:
+        engine: how an evaluation trains its networks: ``loop`` (the reference, one after another),
+            ``stacked`` (one stacked model; CUDA), ``side_by_side`` (networks on the CPU cores) or
+            ``auto`` (the path measured fastest for the device and set, ``engines.choose``).
+        compile: run networks through ``torch.compile`` (:mod:`dc_lib.engines.compiled`).
+        real_chunk: condensation: real images per forward when embedding or differentiating a
+            class's real batch; None: the whole batch; ``auto``: 32 on CPU (cache-sized), None elsewhere.
+        micro_batch: images per forward/backward when a network trains on S inside DC/DSA;
+            ``auto``: 16 on CPU for networks without BatchNorm, else None.
+    """
+
+    engine: str = "auto"
+    compile: bool = False
+    real_chunk: int | None | str = "auto"
+    micro_batch: int | None | str = "auto"
+
+    def __post_init__(self):
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r}; valid: {', '.join(ENGINES)}")
+        for name in ("real_chunk", "micro_batch"):
+            value = getattr(self, name)
+            if value not in (None, "auto") and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive int, None or 'auto', got {value!r}")
+
+
+PLAIN = Speed(engine="loop", real_chunk=None, micro_batch=None)
+"""The reference paths everywhere (what the fast paths are tested against)."""
