@@ -44,3 +44,8 @@ def test_a_corrupted_file_at_the_path_is_made_again_with_a_warning(tiny_real, tm
     with pytest.warns(UserWarning, match="s.pt"):
         syn = condense_to(tmp_path / "s.pt", tiny_real, "random", 1, SMOKE)
     assert SyntheticSet.load(tmp_path / "s.pt").ipc == syn.ipc == 1
+
+
+def test_dsa_by_name_starts_from_real_images_and_dc_from_noise(tiny_real):
+    assert condense(tiny_real, "dsa", 1, SMOKE, iterations=1, progress=False).config["init"] == "real"
+    assert condense(tiny_real, "dc", 1, SMOKE, iterations=1, progress=False).config["init"] == "noise"

@@ -129,8 +129,19 @@ def test_the_eeil_stage_score_averages_over_the_seen_tasks(tiny_real, tmp_path, 
     monkeypatch.setattr(continual, "test_accuracy", lambda *a, **k: next(scores))
     store = ResultStore(tmp_path / "r.csv")
     run_eeil(tasks, "random", False, TINY_EEIL, store, stream="a>b", profile="smoke", budget="b", progress=False)
-    rows = store.load().sort_values("setting")
-    assert rows.value.tolist() == [80.0, 50.0]
+    rows = store.load()
+    assert rows[rows.metric == "test_acc"].sort_values("setting").value.tolist() == [80.0, 50.0]
+
+
+def test_eeil_records_each_seen_tasks_own_accuracy_beside_the_mean(tiny_real, tmp_path, monkeypatch):
+    tasks = [as_rgb32(tiny_real, "a32"), as_rgb32(tiny_real, "b32")]
+    scores = iter([80.0, 60.0, 40.0])  # task 1 after T1; tasks 1 and 2 after T2
+    monkeypatch.setattr(continual, "test_accuracy", lambda *a, **k: next(scores))
+    store = ResultStore(tmp_path / "r.csv")
+    run_eeil(tasks, "random", False, TINY_EEIL, store, stream="a>b", profile="smoke", budget="b", progress=False)
+    after_t2 = store.load().query("metric == 'task_acc' and setting.str.contains('stage=T2')", engine="python")
+    assert after_t2.sort_values("net_idx").value.tolist() == [60.0, 40.0]
+    assert "a32" in after_t2.note.iloc[0]
 
 
 def test_eeil_adds_memory_ipc_images_per_class_after_each_stage_but_the_last(tiny_real, tmp_path, monkeypatch):

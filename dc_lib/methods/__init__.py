@@ -2,5 +2,6 @@
 
 ``gradient_matching`` (DC, Algorithm 1; DSA, Algorithm 2), ``distribution_matching`` (DM,
 Algorithm 3), ``baselines`` (random, herding, k-center, forgetting coresets) and ``condense``
-(every method by name, for the command line and your own data). Imports ``core`` and ``engines``.
+(every method by name, for the command line and your own data). Each method's hyperparameters are
+one dataclass beside it (``DMConfig``, ``GMConfig``). Imports ``core`` and ``engines``.
 """

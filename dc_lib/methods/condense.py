@@ -50,7 +50,8 @@ def condense(real: RealData, method: str, ipc: int, run: SmallRun, *, iterations
                           checkpoint=Checkpointing(ckpt, every, keep=True) if ckpt else None)
     elif method in ("dc", "dsa"):
         k = run.gm_iterations if iterations is None else iterations
-        config = GMConfig(iterations=k, batch_real=run.batch_real, arch=arch,
+        # DC starts from noise, DSA from real images (the thesis's and authors' defaults).
+        config = GMConfig(iterations=k, batch_real=run.batch_real, arch=arch, init="real" if method == "dsa" else "noise",
                           dsa_strategy=strategy if method == "dsa" else None)
         every = max(1, min(10, k // 10))
         syn = condense_gm(real, ipc, config, seed=seed, progress=progress,

@@ -407,10 +407,17 @@ def run_eeil(tasks: list[RealData], method: str, kd: bool, config: EEILConfig, s
                 train_stage(net, torch.cat([fresh.images, *mem_x]), torch.cat([fresh.labels, *mem_y]),
                             iterations=config.finetune_iterations, lr=config.finetune_lr, config=config,
                             teacher=teacher, kd_weight=weight, gen=gen, desc=f"T{i + 1} balanced", progress=progress)
-            score = sum(test_accuracy(net, tx, ty) for tx, ty in tests[:i + 1]) / (i + 1)
-            store.append(make_rows(cells[i], r, run_seed, [score], profile=profile, budget=budget,
-                                   data_source="; ".join(tk.source for tk in tasks[:i + 1]),
-                                   note=f"mean over the test sets of tasks 1..{i + 1}"))
+            per_task = [test_accuracy(net, tx, ty) for tx, ty in tests[:i + 1]]
+            score = sum(per_task) / (i + 1)
+            sources = "; ".join(tk.source for tk in tasks[:i + 1])
+            rows = make_rows(cells[i], r, run_seed, [score], profile=profile, budget=budget, data_source=sources,
+                             note=f"mean over the test sets of tasks 1..{i + 1}")
+            # Each task's own accuracy too (metric task_acc, net_idx = task index): what a change in the
+            # mean comes from, forgetting of the old tasks or learning of the new one. One append, one key.
+            for j, row in enumerate(make_rows(cells[i], r, run_seed, per_task, profile=profile, budget=budget,
+                                              data_source=sources, note="")):
+                rows.append({**row, "metric": "task_acc", "note": f"test accuracy on task {j + 1} ({tasks[j].info.name})"})
+            store.append(rows)
             if i + 1 < len(tasks):
                 mem_key = ("memory", method, run_seed, i)
                 if method != "herding" and shared is not None and mem_key in shared:
