@@ -81,7 +81,8 @@ def _thesis_number(thesis: pd.DataFrame, stream: str, method: str, setting: str)
 def summarise_stages(rows: pd.DataFrame, thesis: pd.DataFrame | None = None) -> pd.DataFrame:
     """Mean ± population std per (table, stream, method, setting) over runs/orders and networks, with the
     thesis's final number where the stream is the thesis's (its text gives final stages only)."""
-    rows = rows[rows.metric == "test_acc"] if len(rows) else rows  # not the per-task rows (task_acc)
+    if "metric" in rows:  # not the per-task rows (task_acc)
+        rows = rows[rows.metric == "test_acc"]
     if not len(rows):
         return pd.DataFrame(columns=["table", "dataset", "method", "setting", "n", "runs", "mean", "std",
                                      "thesis_mean", "budget", "profile"])
