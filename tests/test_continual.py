@@ -123,23 +123,23 @@ def test_as_rgb32_gives_one_input_space_for_every_task(tiny_real):
     assert torch.equal(rgb.x_train[:, 0], rgb.x_train[:, 2])
 
 
-def test_the_eeil_stage_score_averages_over_the_seen_tasks(tiny_real, tmp_path, monkeypatch):
+def _two_tasks_scored(tiny_real, tmp_path, monkeypatch):
+    """An EEIL run over two tasks whose test accuracies are 80 (task 1 after T1), then 60 and 40 (after T2)."""
     tasks = [as_rgb32(tiny_real, "a32"), as_rgb32(tiny_real, "b32")]
-    scores = iter([80.0, 60.0, 40.0])  # task 1 after T1; tasks 1 and 2 after T2
+    scores = iter([80.0, 60.0, 40.0])
     monkeypatch.setattr(continual, "test_accuracy", lambda *a, **k: next(scores))
     store = ResultStore(tmp_path / "r.csv")
     run_eeil(tasks, "random", False, TINY_EEIL, store, stream="a>b", profile="smoke", budget="b", progress=False)
-    rows = store.load()
+    return store.load()
+
+
+def test_the_eeil_stage_score_averages_over_the_seen_tasks(tiny_real, tmp_path, monkeypatch):
+    rows = _two_tasks_scored(tiny_real, tmp_path, monkeypatch)
     assert rows[rows.metric == "test_acc"].sort_values("setting").value.tolist() == [80.0, 50.0]
 
 
 def test_eeil_records_each_seen_tasks_own_accuracy_beside_the_mean(tiny_real, tmp_path, monkeypatch):
-    tasks = [as_rgb32(tiny_real, "a32"), as_rgb32(tiny_real, "b32")]
-    scores = iter([80.0, 60.0, 40.0])  # task 1 after T1; tasks 1 and 2 after T2
-    monkeypatch.setattr(continual, "test_accuracy", lambda *a, **k: next(scores))
-    store = ResultStore(tmp_path / "r.csv")
-    run_eeil(tasks, "random", False, TINY_EEIL, store, stream="a>b", profile="smoke", budget="b", progress=False)
-    after_t2 = store.load().query("metric == 'task_acc' and setting.str.contains('stage=T2')", engine="python")
+    after_t2 = _two_tasks_scored(tiny_real, tmp_path, monkeypatch).query("metric == 'task_acc' and setting.str.contains('stage=T2')", engine="python")
     assert after_t2.sort_values("net_idx").value.tolist() == [60.0, 40.0]
     assert "a32" in after_t2.note.iloc[0]
 

@@ -228,10 +228,10 @@ def class_memory(real: RealData, classes, method: str, ipc: int, *, seed: int, d
     cache = Path(cache_dir) if cache_dir is not None else None
     if method == "dm":
         parts = []
+        dm = DMConfig(iterations=dm_iterations, batch_real=batch_real, strategy=strategy)
         for c in classes:
             one = subset_classes(real, [c])
             path = cache / f"dm_class{c}_ipc{ipc}_K{dm_iterations}_seed{seed}.pt" if cache else None
-            dm = DMConfig(iterations=dm_iterations, batch_real=batch_real, strategy=strategy)
             parts.append(_cached(path, lambda: condense_dm(one, ipc, dm, seed=derive_seed(seed, "dm-class", c),
                                                            progress=progress), one, ipc, "dm").images)
         images = torch.cat(parts)
