@@ -40,37 +40,44 @@ from dc_lib.runs.results import ResultStore
 from dc_lib.thesis import nas_runs
 
 profile = notebook_profile(PROFILE)
-plan = NAS[profile]
 out_dir = Path(RESULTS_DIR) / "nas" / profile
 progress = profile != "smoke"  # no progress bars in smoke, whose outputs the tests re-create
-print(f"profile: {profile}; {plan.dataset}, {plan.candidates or 720} candidates, proxies {', '.join(plan.proxies)}")
+for plan in NAS[profile]:
+    print(f"Table {plan.table} ({profile}): {plan.dataset}, {plan.candidates or 'all'} candidates"
+          f"{' of widths ' + '/'.join(map(str, plan.widths)) if plan.widths else ''}, proxies {', '.join(plan.proxies)}"
+          f" at {plan.ipc} ipc, {plan.proxy_epochs} proxy epochs, ground truth {plan.whole_epochs} epochs")
 
 # %% [markdown]
-# ## The search
+# ## The searches
 #
 # Every candidate is trained on every proxy and on the whole training split (one row per
-# candidate and proxy in `results.csv`, so a rerun trains no finished candidate again).
+# candidate and proxy in `results.csv`, written as soon as the candidate finishes, so a rerun
+# trains no finished candidate again). On a CPU two candidates train at once, one per core.
 #
 # *Stored output: smoke run, not results.*
 
 # %%
-summary, notes = nas_runs.run_plan(profile, out_dir, root=DATA_ROOT, device=resolve_device(DEVICE), seed=SEED,
-                                   progress=progress)
-nas_runs.markdown(profile, summary, notes, out_dir)  # table_nas.md, with the thesis's numbers and the times
-# The wall times vary from run to run, so they are in the markdown file, not printed here.
-print(summary.drop(columns="time_min", errors="ignore").round(2).to_string(index=False) if len(summary) else notes)
+# Candidates are not compiled (torch.compile): a new architecture per training would pay its compilation each time.
+searches = nas_runs.run_profile(profile, out_dir, root=DATA_ROOT, device=resolve_device(DEVICE), seed=SEED,
+                                progress=progress)
+for plan, summary, notes in searches:
+    # The wall times vary from run to run, so they are in table_<table>_nas.md, not printed here.
+    print(f"Table {plan.table}:", *notes)
+    print(summary.drop(columns="time_min", errors="ignore").round(2).to_string(index=False) if len(summary) else "")
 
 # %% [markdown]
 # ## Proxy against whole-set accuracy
 #
 # Each point is a candidate; red points are the proxy's own top-k, over which the thesis computes
-# Spearman's correlation.
+# Spearman's correlation. A good proxy puts its top-k in the top right.
 
 # %%
 rows = ResultStore(out_dir / "results.csv").load()
-proxies = [*plan.proxies, "early_stopping"]
-k = dict(zip(summary.proxy, summary.k)) if len(summary) else {}
-top = {p: top_k(proxy_scores(rows, p), k[p]) for p in proxies if p in k}
-fig = plot_proxy_scatter(rows, proxies, top, title=f"{plan.dataset} ({profile} profile)")
-save_figure(fig, out_dir / "figure_nas.png")
-plt.show()
+for plan, summary, notes in searches:
+    table_rows = rows[rows.table == f"{plan.table}-nas"] if len(rows) else rows
+    proxies = [*plan.proxies, "early_stopping"]
+    k = dict(zip(summary.proxy, summary.k)) if len(summary) else {}
+    top = {p: top_k(proxy_scores(table_rows, p), k[p]) for p in proxies if p in k}
+    fig = plot_proxy_scatter(table_rows, proxies, top, title=f"Table {plan.table}: {plan.dataset} ({profile} profile)")
+    save_figure(fig, out_dir / f"figure_{plan.table}_nas.png")
+    plt.show()

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from dc_lib.runs import nas
-from dc_lib.runs.nas import (Candidate, rank_agreement, ranks, sample_space, search_space, spearman, top_k,
-                             train_candidates, validation_split)
+from dc_lib.core.speed import Speed
+from dc_lib.runs.nas import (Candidate, Proxy, ProxyTraining, SearchRows, proxy_scores, rank_agreement, ranks,
+                             sample_space, search_space, spearman, top_k, train_candidates, validation_split)
 from dc_lib.runs.results import ResultStore
 
 
@@ -65,21 +66,75 @@ def test_the_validation_split_is_disjoint_from_the_training_and_test_images(tiny
     assert not val & {tuple(x.flatten().tolist()) for x in tiny_real.x_test}
 
 
-def test_a_proxy_of_other_classes_is_refused(tiny_real, tmp_path):
+def _search(tiny_real, tmp_path, **training):
     split = validation_split(tiny_real, 20)
+    store = ResultStore(tmp_path / "r.csv")
+    kw = dict(epochs=1, batch=10, strategy=None, repeats=1) | training
+    return split, store, ProxyTraining(**kw), SearchRows("5.5-nas", 1, "smoke", "b")
+
+
+def test_a_proxy_of_other_classes_is_refused(tiny_real, tmp_path):
+    split, store, training, rows = _search(tiny_real, tmp_path)
+    proxy = Proxy("random", split.x_train[:2], torch.tensor([0, 12]), storage=2)
     with pytest.raises(ValueError, match="do not fit mnist"):
-        train_candidates(sample_space(1), "random", split.x_train[:2], torch.tensor([0, 12]), split,
-                         ResultStore(tmp_path / "r.csv"), table="5.5-nas", ipc=1, epochs=1, batch=10, strategy=None,
-                         repeats=1, profile="smoke", budget="b", progress=False)
+        train_candidates(sample_space(1), proxy, split, store, training, rows, progress=False)
+
+
+def test_a_proxy_of_another_image_shape_is_refused(tiny_real, tmp_path):
+    split, store, training, rows = _search(tiny_real, tmp_path)
+    proxy = Proxy("random", torch.zeros(2, 3, 32, 32), torch.tensor([0, 1]), storage=2)
+    with pytest.raises(ValueError, match=r"images \(3, 32, 32\) .* do not fit mnist \(\(1, 28, 28\)"):
+        train_candidates(sample_space(1), proxy, split, store, training, rows, progress=False)
 
 
 def test_a_rerun_trains_no_finished_candidate_again(tiny_real, tmp_path, monkeypatch):
-    split = validation_split(tiny_real, 20)
-    store = ResultStore(tmp_path / "r.csv")
-    kw = dict(table="5.5-nas", ipc=1, epochs=1, batch=10, strategy=None, repeats=1, profile="smoke", budget="b",
-              progress=False)
+    split, store, training, rows = _search(tiny_real, tmp_path)
+    proxy = Proxy("random", split.x_train[:10], split.y_train[:10], storage=10)
     cands = sample_space(2, seed=3)
-    train_candidates(cands, "random", split.x_train[:10], split.y_train[:10], split, store, **kw)
+    train_candidates(cands, proxy, split, store, training, rows, progress=False)
     assert len(store.load()) == 4  # per candidate: one val_acc row and one seconds row
     monkeypatch.setattr(nas, "evaluate_set", lambda *a, **k: pytest.fail("trained again"))
-    train_candidates(cands, "random", split.x_train[:10], split.y_train[:10], split, store, **kw)
+    train_candidates(cands, proxy, split, store, training, rows, progress=False)
+
+
+def test_candidates_side_by_side_score_as_one_after_another(tiny_real, tmp_path):
+    split, _, training, rows = _search(tiny_real, tmp_path, epochs=3)
+    proxy = Proxy("random", split.x_train[:20], split.y_train[:20], storage=20)
+    cands = sample_space(4, seed=1, widths=(32,))
+    scores = {}
+    for engine in ("loop", "side_by_side"):
+        store = ResultStore(tmp_path / f"{engine}.csv")
+        train_candidates(cands, proxy, split, store, training, rows, progress=False, speed=Speed(engine=engine))
+        scores[engine] = proxy_scores(store.load(), "random")
+    assert scores["side_by_side"].keys() == {c.id for c in cands}
+    # one thread sums in another order than two: a validation image may flip (20 images: 5 points each)
+    assert scores["side_by_side"] == pytest.approx(scores["loop"], abs=5 + 1e-9)
+
+
+def test_each_finished_candidate_is_recorded_before_the_next_one_ends(tiny_real, tmp_path, monkeypatch):
+    split, store, training, rows = _search(tiny_real, tmp_path)
+    proxy = Proxy("random", split.x_train[:10], split.y_train[:10], storage=10)
+    trained = []
+
+    def second_fails(*args, **kwargs):
+        trained.append(1)
+        if len(trained) == 2:
+            raise KeyboardInterrupt
+        return [50.0]
+
+    monkeypatch.setattr(nas, "evaluate_set", second_fails)
+    with pytest.raises(KeyboardInterrupt):
+        train_candidates(sample_space(3, seed=0), proxy, split, store, training, rows, progress=False,
+                         speed=Speed(engine="loop"))
+    assert sorted(store.load().metric) == ["seconds", "val_acc"]
+
+
+def test_a_narrower_space_keeps_every_other_option():
+    space = search_space(widths=(32, 64))
+    assert len(space) == 360 and {c.width for c in space} == {32, 64}
+    assert set(sample_space(50, seed=0, widths=(32, 64))) <= set(space)
+
+
+def test_an_unknown_width_of_a_narrower_space_is_named():
+    with pytest.raises(ValueError, match="unknown width 48"):
+        search_space(widths=(32, 48))

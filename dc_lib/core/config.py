@@ -379,22 +379,28 @@ CONTINUAL: dict[str, ContinualPlan] = {
 
 @dataclass(frozen=True)
 class NASPlan:
-    """Which architecture search a profile runs (notebook 08, :mod:`dc_lib.runs.nas`) and its budget.
+    """One architecture search a profile runs (notebook 08, :mod:`dc_lib.runs.nas`) and its budget.
 
     Attributes:
-        table: the thesis protocol followed (``5.5``: 200 proxy epochs, batch 250, DSA for every proxy,
-            10 % validation, Spearman over the top 5 %; ``4.6`` and ``3.4`` differ as hyperparameters.md says).
+        table: the thesis table whose protocol this search follows (``3.4``, ``4.6``, ``5.5``); a
+            search on other data than the thesis's CIFAR-10 is a substitute and says so.
         dataset: the thesis: cifar10 (here only as a lossy copy).
-        candidates: how many of the 720 to sample (None = all).
-        proxies: proxy sets (random, herding, dc, dsa, dm), plus ``early_stopping`` always.
-        ipc: images per class of the proxy sets (thesis 5.5: 50).
-        proxy_epochs, batch: training of a candidate on a proxy (thesis 5.5: 200 epochs, batch 250).
-        whole_epochs: the ground-truth training on the whole training split (thesis: 100).
+        candidates: how many candidates to sample (None = all of the (sub-)space).
+        widths: the widths W of the space searched (None = the thesis's 32, 64, 128, 256); a narrower
+            space is a stated reduction (the wide, unpooled ConvNets cost up to 15x a default one).
+        proxies: proxy sets (random, herding, dc, dsa, dm); ``early_stopping`` and ``whole`` always run.
+        ipc: images per class of the proxy sets (thesis: 10 in 3.4 and 4.6, 50 in 5.5).
+        proxy_epochs, batch: training of a candidate on a proxy (thesis 3.4: 100; 4.6: 300; 5.5: 200
+            epochs, batch 250; 3.4/4.6's batch 100 follows from their early-stopping storage).
+        augment: train candidates with the dataset's DSA augmentation (thesis 5.5: every proxy and early
+            stopping; 4.6: DSA's own protocol; 3.4: DC's, none on CIFAR-10).
+        whole_epochs: the ground truth's training on the whole training split (thesis: 100).
         repeats: trainings per candidate, averaged (thesis: 5).
-        validation: the validation split, images or a fraction of the training set (thesis 5.5: 0.1).
-        top: Spearman over the proxy's top ``top`` candidates (an int) or that fraction (thesis: 0.05).
+        validation: the validation split, images (thesis 3.4/4.6: 5000) or a fraction (5.5: 0.1).
+        top: Spearman over the proxy's top ``top`` candidates (an int; thesis 3.4: 10) or that fraction
+            (4.6/5.5: 0.05).
         dm_iterations, gm_iterations, batch_real, feature_epochs: budgets of the condensed and herding proxies.
-        train_per_class: first N training images per class only (smoke); None = all.
+        train_per_class: first N training images per class only (smoke, cpu); None = all.
     """
 
     table: str
@@ -404,6 +410,7 @@ class NASPlan:
     ipc: int
     proxy_epochs: int
     batch: int
+    augment: bool
     whole_epochs: int
     repeats: int
     validation: int | float
@@ -413,26 +420,39 @@ class NASPlan:
     batch_real: int
     feature_epochs: int
     train_per_class: int | None = None
+    widths: tuple[int, ...] | None = None
 
     def budget(self) -> str:
         n = "all" if self.candidates is None else self.candidates
         return (f"candidates={n};ipc={self.ipc};proxy_epochs={self.proxy_epochs};batch={self.batch};"
-                f"whole_epochs={self.whole_epochs};repeats={self.repeats};val={self.validation};top={self.top};"
-                f"K_dm={self.dm_iterations}" + (f";train_per_class={self.train_per_class}" if self.train_per_class else ""))
+                f"augment={self.augment};whole_epochs={self.whole_epochs};repeats={self.repeats};"
+                f"val={self.validation};top={self.top};K_dm={self.dm_iterations};K_gm={self.gm_iterations}"
+                + (f";widths={'/'.join(map(str, self.widths))}" if self.widths else "")
+                + (f";train_per_class={self.train_per_class}" if self.train_per_class else ""))
 
 
-NAS: dict[str, NASPlan] = {
-    "smoke": NASPlan(table="5.5", dataset="mnist", candidates=4, proxies=("random", "dm"), ipc=2, proxy_epochs=2,
-                     batch=250, whole_epochs=0, repeats=1, validation=100, top=3, dm_iterations=2, gm_iterations=1,
-                     batch_real=8, feature_epochs=1, train_per_class=40),
-    # Not run yet on this machine (see README): the ground truth, 2 whole-set epochs for each of 32
-    # candidates, is the cost (about 1 min per epoch of a default ConvNet on FashionMNIST, 2 cores).
-    "cpu": NASPlan(table="5.5", dataset="fashionmnist", candidates=32, proxies=("random", "herding", "dm"), ipc=10,
-                   proxy_epochs=200, batch=250, whole_epochs=2, repeats=1, validation=0.1, top=8, dm_iterations=200,
-                   gm_iterations=20, batch_real=64, feature_epochs=2),
-    "paper": NASPlan(table="5.5", dataset="cifar10", candidates=None, proxies=("random", "dsa", "dm"), ipc=50,
-                     proxy_epochs=200, batch=250, whole_epochs=100, repeats=5, validation=0.1, top=0.05,
-                     dm_iterations=20000, gm_iterations=1000, batch_real=256, feature_epochs=10),
+# The thesis's three searches on CIFAR-10 (hyperparameters.md, NAS under chapters 3, 4 and 5).
+_PAPER_NAS = dict(dataset="cifar10", candidates=None, whole_epochs=100, repeats=5, gm_iterations=1000,
+                  dm_iterations=20000, batch_real=256, feature_epochs=10)
+
+NAS: dict[str, tuple[NASPlan, ...]] = {
+    "smoke": (NASPlan(table="5.5", dataset="mnist", candidates=4, proxies=("random", "dm"), ipc=2, proxy_epochs=2,
+                      batch=250, augment=True, whole_epochs=0, repeats=1, validation=100, top=3, dm_iterations=2,
+                      gm_iterations=1, batch_real=8, feature_epochs=1, train_per_class=40),),
+    # Sized by measurement (README, "Architecture search"): on 2 cores a default ConvNet trains ~285 images
+    # per second, a W = 256, D = 4 one without pooling 15x slower, so the cpu search samples the narrower
+    # half of the space (W 32/64: all of D, N, A, P) on FashionMNIST, 2000 training images per class, with
+    # Table 5.5's proxy training (200 epochs, batch 250, DSA) at 10 ipc and a 3-epoch ground truth.
+    "cpu": (NASPlan(table="5.5", dataset="fashionmnist", candidates=48, proxies=("random", "herding", "dm"), ipc=10,
+                    proxy_epochs=200, batch=250, augment=True, whole_epochs=3, repeats=1, validation=0.1, top=10,
+                    dm_iterations=200, gm_iterations=20, batch_real=64, feature_epochs=5, train_per_class=2000,
+                    widths=(32, 64)),),
+    "paper": (NASPlan(table="3.4", proxies=("random", "herding", "dc"), ipc=10, proxy_epochs=100, batch=100,
+                      augment=False, validation=5000, top=10, **_PAPER_NAS),
+              NASPlan(table="4.6", proxies=("random", "dsa"), ipc=10, proxy_epochs=300, batch=100, augment=True,
+                      validation=5000, top=0.05, **_PAPER_NAS),
+              NASPlan(table="5.5", proxies=("random", "dsa", "dm"), ipc=50, proxy_epochs=200, batch=250, augment=True,
+                      validation=0.1, top=0.05, **_PAPER_NAS)),
 }
 
 

@@ -107,7 +107,7 @@ def evaluate_set_side_by_side(images: torch.Tensor, labels: torch.Tensor, real, 
                                    batch_size=CUDA_TEST_BATCH if cuda else TEST_BATCH, compile=compile)
 
 
-def _on_cores(fn, count: int, workers: int | None, desc: str | None = None, device=None) -> list:
+def _on_cores(fn, count: int, workers: int | None, desc: str | None = None, device=None, on_done=None) -> list:
     """``[fn(0), ..., fn(count - 1)]``: ``workers`` calls at a time, one torch thread each.
 
     CPU (``device`` None or CPU): ``workers`` None means torch's thread count; the calls left
@@ -115,7 +115,8 @@ def _on_cores(fn, count: int, workers: int | None, desc: str | None = None, devi
     of torch's threads, so no core idles while one network finishes alone.
     CUDA: each worker thread issues its calls on its own CUDA stream, so the small kernels of
     several networks run on the GPU at once; ``workers`` None means ``CUDA_WORKERS``.
-    ``desc``: show a tqdm bar of finished calls under that name.
+    ``desc``: show a tqdm bar of finished calls under that name. ``on_done(i, result)``: called on
+    this thread as each call finishes (e.g. to record it at once, so an interrupted run keeps it).
     """
     cuda = device is not None and torch.device(device).type == "cuda"
     threads = torch.get_num_threads()
@@ -140,16 +141,29 @@ def _on_cores(fn, count: int, workers: int | None, desc: str | None = None, devi
         if side_by_side:
             try:
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dc-eval") as pool:
-                    futures = [pool.submit(one, i) for i in range(side_by_side)]
-                    for _ in as_completed(futures):
+                    futures = {pool.submit(one, i): i for i in range(side_by_side)}
+                    for future in as_completed(futures):
+                        if on_done is not None:
+                            on_done(futures[future], future.result())
                         bar.update()
                     results = [f.result() for f in futures]
             finally:
                 torch.set_num_threads(threads)  # torch's count is process-wide: give the caller its own back
         for i in range(side_by_side, count):
             results.append(fn(i))
+            if on_done is not None:
+                on_done(i, results[-1])
             bar.update()
     return results
+
+
+def map_on_cores(fn, count: int, *, workers: int | None = None, on_done=None, desc: str | None = None) -> list:
+    """``[fn(0), ..., fn(count - 1)]`` on the CPU cores, ``workers`` calls at a time with one torch thread
+    each (None: torch's thread count); the calls left over run after, with every thread. ``on_done(i,
+    result)`` runs on the calling thread as each call finishes. For independent jobs of unequal cost,
+    e.g. different architectures of a search (:mod:`dc_lib.runs.nas`): each job's numbers are those of
+    the job run alone, up to float rounding (one thread sums in another order than two)."""
+    return _on_cores(fn, count, workers, desc=desc, on_done=on_done)
 
 
 def train_side_by_side(nets: list[nn.Module], images: torch.Tensor, labels: torch.Tensor, *, epochs: int,

@@ -29,8 +29,10 @@ from ..core.checks import positive_int
 from ..core.data import RealData
 from ..core.models import ACTS, NORMS, POOLINGS
 from ..core.seeding import derive_seed, make_generator
+from ..core.speed import Speed
 from ..engines.choose import evaluate_set
 from ..engines.evaluation import EvalConfig
+from ..engines.side_by_side import map_on_cores
 from .results import Cell, ResultStore, make_rows
 
 WIDTHS = (32, 64, 128, 256)
@@ -68,14 +70,18 @@ class Candidate:
         return cls(int(w[1:]), int(d[1:]), norm, act, pooling)
 
 
-def search_space() -> list[Candidate]:
-    """All 720 candidates, in a fixed order (W, D, N, A, P)."""
-    return [Candidate(*c) for c in itertools.product(WIDTHS, DEPTHS, NORMS, ACTS, POOLINGS)]
+def search_space(widths=None) -> list[Candidate]:
+    """All 720 candidates in a fixed order (W, D, N, A, P); ``widths``: only those W (a stated sub-space)."""
+    widths = WIDTHS if widths is None else tuple(widths)
+    for w in widths:
+        Candidate(w, DEPTHS[0], NORMS[0], ACTS[0], POOLINGS[0])  # an unknown width is named here
+    return [Candidate(*c) for c in itertools.product(widths, DEPTHS, NORMS, ACTS, POOLINGS)]
 
 
-def sample_space(n: int | None, seed: int = 0) -> list[Candidate]:
-    """``n`` distinct candidates drawn with ``seed`` (None: all 720), in the space's order."""
-    space = search_space()
+def sample_space(n: int | None, seed: int = 0, widths=None) -> list[Candidate]:
+    """``n`` distinct candidates drawn with ``seed`` (None: all), in the space's order; ``widths`` as
+    :func:`search_space`."""
+    space = search_space(widths)
     if n is None:
         return space
     positive_int("candidates", n)
@@ -137,8 +143,8 @@ def validation_split(real: RealData, size: int | float, seed: int = 0) -> RealDa
 
 def nas_cell(table: str, dataset: str, proxy: str, ipc: int, candidate: str, metric_setting: str = "") -> Cell:
     return Cell(chapter=int(table[0]) if table[0].isdigit() else 5, table=table, dataset=dataset, ipc=ipc,
-                method=proxy, condense_arch="none" if proxy in ("random", "early_stopping", "whole") else "convnet",
-                eval_arch="convnet_nas720", setting=f"nas;candidate={candidate}" + metric_setting)
+                method=proxy, condense_arch="none" if proxy in ("random", "early_stopping", "whole", "selected")
+                else "convnet", eval_arch="convnet_nas720", setting=f"nas;candidate={candidate}" + metric_setting)
 
 
 def proxy_steps(n_images: int, epochs: int, batch: int) -> int:
@@ -147,36 +153,109 @@ def proxy_steps(n_images: int, epochs: int, batch: int) -> int:
     return (epochs + 1) * math.ceil(n_images / batch)
 
 
-def train_candidates(candidates: list[Candidate], proxy: str, images: torch.Tensor, labels: torch.Tensor,
-                     split: RealData, store: ResultStore, *, table: str, ipc: int, epochs: int, batch: int,
-                     strategy: str | None, repeats: int, profile: str, budget: str, seed: int = 0,
-                     progress: bool = True) -> None:
-    """Train each candidate ``repeats`` times on ``(images, labels)`` and record its validation accuracy
-    (% on ``split``'s held-out images) and wall time; a candidate with rows in ``store`` is skipped.
+@dataclass(frozen=True)
+class Proxy:
+    """A proxy training set of a search: ``images (N, C, H, W)`` (normalised), ``labels (N,)``.
 
-    Rows: metric ``val_acc`` (one per repeat) and ``seconds`` (one per candidate).
+    ``storage``: the images it keeps (early stopping: the whole-set images its steps see);
+    ``seconds``: wall time to make it (condensation, herding's network; 0 for a draw).
+    """
+
+    name: str
+    images: torch.Tensor
+    labels: torch.Tensor
+    storage: int
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ProxyTraining:
+    """How every candidate trains on a proxy: ``epochs`` E (``E + 1`` passes, lr decayed once at half time,
+    :class:`~dc_lib.engines.evaluation.EvalConfig`), ``batch``, ``strategy`` (DSA augmentation or None)
+    and ``repeats`` (networks per candidate, averaged; thesis: 5)."""
+
+    epochs: int
+    batch: int
+    strategy: str | None
+    repeats: int
+
+    def protocol(self, candidate: Candidate) -> EvalConfig:
+        return EvalConfig(epochs=self.epochs, num_nets=self.repeats, strategy=self.strategy, batch_size=self.batch,
+                          arch_overrides=candidate.overrides())
+
+
+@dataclass(frozen=True)
+class SearchRows:
+    """What every row of one search records besides the candidate: its table, ipc, profile, budget and seed."""
+
+    table: str
+    ipc: int
+    profile: str
+    budget: str
+    seed: int = 0
+
+
+def candidate_workers(device, todo: int, speed: Speed) -> int:
+    """Candidates trained at once: on CPU (engine ``auto`` or ``side_by_side``) one per core, each on one
+    torch thread, since a small ConvNet's step does not keep two cores busy; on CUDA, or with the
+    ``loop`` engine, one at a time (its repeats then take ``evaluate_set``'s stacked path on CUDA)."""
+    if torch.device(device).type != "cpu" or speed.engine not in ("auto", "side_by_side"):
+        return 1
+    return max(1, min(todo, torch.get_num_threads()))
+
+
+def train_candidates(candidates: list[Candidate], proxy: Proxy, split: RealData, store: ResultStore,
+                     training: ProxyTraining, rows: SearchRows, *, progress: bool = True,
+                     speed: Speed = Speed()) -> None:
+    """Train each candidate ``training.repeats`` times on ``proxy`` and record its validation accuracy
+    (% on ``split``'s held-out images) and time; a candidate with rows in ``store`` is skipped, and each
+    one is recorded as soon as it finishes, so an interrupted search loses at most the ones in flight.
+
+    Rows: metric ``val_acc`` (one per repeat) and ``seconds`` (one per candidate: its share of the
+    machine's wall time, i.e. its elapsed time x the threads it ran on / torch's threads, so that the
+    seconds of a search sum to its wall time whichever engine ran it). The candidate's networks are
+    seeded from its id alone, so every proxy trains the same initialisations.
     """
     from tqdm import tqdm
 
     info = split.info
-    if images.shape[1:] != split.x_train.shape[1:] or int(labels.max()) >= info.num_classes:
-        raise ValueError(f"proxy {proxy!r}: images {tuple(images.shape[1:])} with labels up to {int(labels.max())} "
-                         f"do not fit {info.name} ({tuple(split.x_train.shape[1:])}, {info.num_classes} classes)")
-    for cand in tqdm(candidates, desc=f"nas {proxy}", disable=not progress):
-        cell = nas_cell(table, info.name, proxy, ipc, cand.id)
-        if store.has(cell, 0, profile):
-            continue
-        start = time.perf_counter()
-        protocol = EvalConfig(epochs=epochs, num_nets=repeats, strategy=strategy, batch_size=batch,
-                              arch_overrides=cand.overrides())
-        accs = evaluate_set(images, labels, split, protocol, seed=derive_seed(seed, "nas", cand.id), progress=False)
-        seconds = time.perf_counter() - start
-        rows = make_rows(cell, 0, seed, accs, profile=profile, budget=budget, data_source=split.source)
-        for r in rows:
+    if proxy.images.shape[1:] != split.x_train.shape[1:] or int(proxy.labels.max()) >= info.num_classes:
+        raise ValueError(f"proxy {proxy.name!r}: images {tuple(proxy.images.shape[1:])} with labels up to "
+                         f"{int(proxy.labels.max())} do not fit {info.name} ({tuple(split.x_train.shape[1:])}, "
+                         f"{info.num_classes} classes)")
+    done = store.keys()
+    todo = [c for c in candidates
+            if nas_cell(rows.table, info.name, proxy.name, rows.ipc, c.id).key(0, rows.profile) not in done]
+    workers = candidate_workers(split.device, len(todo), speed)
+    inner = Speed(engine="loop", compile=speed.compile) if workers > 1 else speed
+    all_threads = torch.get_num_threads()
+
+    def train(i: int) -> tuple[list[float], float]:
+        cand, start = todo[i], time.perf_counter()
+        accs = evaluate_set(proxy.images, proxy.labels, split, training.protocol(cand),
+                            seed=derive_seed(rows.seed, "nas", cand.id), progress=False, speed=inner)
+        return accs, (time.perf_counter() - start) * torch.get_num_threads() / all_threads
+
+    bar = tqdm(total=len(todo), desc=f"nas {rows.table} {proxy.name}", disable=not progress)
+
+    def record(i: int, result: tuple[list[float], float]) -> None:
+        accs, seconds = result
+        cell = nas_cell(rows.table, info.name, proxy.name, rows.ipc, todo[i].id)
+        new = make_rows(cell, 0, rows.seed, accs, profile=rows.profile, budget=rows.budget, data_source=split.source)
+        for r in new:
             r["metric"] = "val_acc"
-        timing = make_rows(cell, 0, seed, [seconds], profile=profile, budget=budget, data_source=split.source)
-        timing[0].update(metric="seconds", net_idx=repeats)
-        store.append(rows + timing)
+        timing = make_rows(cell, 0, rows.seed, [seconds], profile=rows.profile, budget=rows.budget,
+                           data_source=split.source)
+        timing[0].update(metric="seconds", net_idx=training.repeats)
+        store.append(new + timing)
+        bar.update()
+
+    with bar:
+        if workers > 1:
+            map_on_cores(train, len(todo), workers=workers, on_done=record)
+        else:
+            for i in range(len(todo)):
+                record(i, train(i))
 
 
 def proxy_scores(rows, proxy: str) -> dict[str, float]:

@@ -1,0 +1,74 @@
+"""The thesis's searches in a profile (dc_lib.thesis.nas_runs): protocols, proxies, selection."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from dc_lib.core.config import NAS
+from dc_lib.runs.nas import proxy_steps, validation_split
+from dc_lib.runs.results import ResultStore
+from dc_lib.thesis import nas_runs
+
+SMOKE = NAS["smoke"][0]
+
+
+def _images(x):
+    return {tuple(i.flatten().tolist()) for i in x}
+
+
+def test_the_paper_profile_runs_the_three_thesis_searches_with_their_epochs():
+    plans = {p.table: p for p in NAS["paper"]}
+    assert {t: p.proxy_epochs for t, p in plans.items()} == {"3.4": 100, "4.6": 300, "5.5": 200}
+    assert plans["5.5"].batch == 250 and plans["5.5"].augment and not plans["3.4"].augment
+    assert {t: p.proxies for t, p in plans.items()} == {"3.4": ("random", "herding", "dc"), "4.6": ("random", "dsa"),
+                                                         "5.5": ("random", "dsa", "dm")}
+    assert all(nas_runs.is_thesis_protocol(p) for p in plans.values())
+
+
+def test_the_cpu_search_is_labelled_a_substitute():
+    assert not any(nas_runs.is_thesis_protocol(p) for p in NAS["cpu"])
+
+
+@pytest.mark.parametrize("name", ["random", "herding"])
+def test_proxy_sets_come_from_the_training_split_only(tiny_real, name):
+    split = validation_split(tiny_real, 20)
+    plan = dataclasses.replace(SMOKE, ipc=2, feature_epochs=0)
+    proxy = nas_runs.make_proxy(split, name, plan, seed=0)
+    assert _images(proxy.images) <= _images(split.x_train)
+    assert not _images(proxy.images) & (_images(split.x_test) | _images(tiny_real.x_test))
+
+
+def test_early_stopping_takes_as_many_steps_as_a_proxy_on_the_whole_split(tiny_real):
+    split = validation_split(tiny_real, 20)  # 100 training images
+    plan = dataclasses.replace(SMOKE, ipc=2, proxy_epochs=4, batch=25)
+    proxy = nas_runs.make_proxy(split, "early_stopping", plan, seed=0)
+    steps = proxy_steps(2 * 10, 4, 25)  # 5 steps of 25 images: more than one pass over 100 images
+    assert proxy.images.shape[0] == steps * 25 and proxy.storage == 100
+    assert _images(proxy.images) == _images(split.x_train)
+
+
+def test_a_saved_proxy_set_is_reused_not_made_again(tiny_real, tmp_path, monkeypatch):
+    split = validation_split(tiny_real, 20)
+    plan = dataclasses.replace(SMOKE, ipc=1, dm_iterations=1)
+    first = nas_runs.make_proxy(split, "dm", plan, seed=0, out_dir=tmp_path)
+    monkeypatch.setattr(nas_runs, "condense_dm", lambda *a, **k: pytest.fail("condensed again"))
+    again = nas_runs.make_proxy(split, "dm", plan, seed=0, out_dir=tmp_path)
+    assert torch.equal(first.images, again.images) and again.seconds == first.seconds
+
+
+def test_an_unknown_proxy_is_refused_with_the_valid_ones(tiny_real):
+    with pytest.raises(ValueError, match="unknown proxy 'kip'; valid: random, herding, dc, dsa, dm"):
+        nas_runs.make_proxy(validation_split(tiny_real, 20), "kip", SMOKE, seed=0)
+
+
+def test_a_candidate_selected_by_two_proxies_is_retrained_once(tiny_real, tmp_path, monkeypatch):
+    from dc_lib.runs.nas import Candidate, SearchRows
+
+    store = ResultStore(tmp_path / "r.csv")
+    rows = SearchRows("5.5-nas", 2, "smoke", "b")
+    cand = Candidate(32, 1, "none", "relu", "avgpooling")
+    plan = dataclasses.replace(SMOKE, whole_epochs=0)
+    first = nas_runs.selected_test(tiny_real, tiny_real, cand, plan, store, rows, None)
+    monkeypatch.setattr(nas_runs, "evaluate_set", lambda *a, **k: pytest.fail("retrained"))
+    assert nas_runs.selected_test(tiny_real, tiny_real, cand, plan, store, rows, None) == first
