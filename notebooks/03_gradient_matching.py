@@ -41,7 +41,7 @@ import matplotlib.pyplot as plt
 
 from dc_lib.core.config import get_profile, gm_iterations
 from dc_lib.runs.experiments import Runner
-from dc_lib.runs.plotting import plot_accuracy_vs_ipc, plot_synsets, save_figure
+from dc_lib.runs.plotting import plot_accuracy_vs_ipc, plot_forgetting_counts, plot_synsets, save_figure
 from dc_lib.thesis import chapter3
 
 profile = get_profile(PROFILE)
@@ -62,6 +62,25 @@ print(f"budget:  {profile.budget()}; DC K={profile.gm_iterations} at 1 ipc, {gm_
 # %%
 summary_3_1, not_run_3_1 = chapter3.table_3_1(runner, DATASETS, IPCS)
 print(chapter3.write_table(runner, "3.1", summary_3_1, not_run_3_1, "Table 3.1: coreset methods vs DC"))
+
+# %% [markdown]
+# ### Is the forgetting score informative?
+#
+# Forgetting (Toneva et al.) keeps the images the coreset network forgot most often (right, then
+# wrong, between consecutive presentations) while training on the whole set; an image it never
+# learned counts as forgotten at every presentation. The score only means something if the counts
+# spread: a run too short leaves almost every image at 0 or 1 and the pick to its tie-break.
+# The profile's network trains `feature_epochs` epochs (recorded in every coreset row's budget).
+
+# %%
+counts = {d: runner.coreset_network(runner.data(d))[1] for d in DATASETS or profile.chapter3.datasets
+          if runner.data(d) is not None}
+for name, c in counts.items():
+    print(f"{name}: forgetting counts over {profile.feature_epochs} epochs: "
+          + ", ".join(f"{k}: {int(n)}" for k, n in enumerate(c.long().bincount()) if n))
+fig = plot_forgetting_counts(counts, f"forgetting events per training image ({profile.name} profile)")
+save_figure(fig, out_dir / "figure_forgetting_counts.png")
+plt.show()
 
 # %% [markdown]
 # ## Figure 3.2: one learned image per class

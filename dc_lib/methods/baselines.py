@@ -81,9 +81,14 @@ def k_center(features: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def forgetting_counts(correct: torch.Tensor) -> torch.Tensor:
-    """Forgetting events per sample from ``correct (presentations, N)`` booleans: correct then wrong."""
+    """Forgetting events per sample from ``correct (presentations, N)`` booleans: correct then wrong.
+
+    A sample never classified correctly in the run counts as forgotten at every presentation (more
+    than any learned sample can be), as Toneva et al. rank never-learned examples first.
+    """
     correct = correct.bool()
-    return (correct[:-1] & ~correct[1:]).sum(0)
+    counts = (correct[:-1] & ~correct[1:]).sum(0)
+    return torch.where(correct.any(0), counts, torch.full_like(counts, correct.shape[0]))
 
 
 def _per_class(real: RealData, ipc: int, pick) -> torch.Tensor:

@@ -19,7 +19,7 @@ import torch
 from ..core.augment import CLASSIC, default_strategy
 from ..core.config import Profile, dm_iterations, gm_iterations
 from ..core.data import DATASETS, DatasetInfo, DatasetNotFoundError, RealData, canonical_name, load_dataset
-from ..core.seeding import derive_seed, resolve_device
+from ..core.seeding import derive_seed, make_generator, resolve_device
 from ..core.synset import SetFileError, SyntheticSet
 from ..core.checkpoint import Checkpointing
 from ..engines.choose import evaluate_set, evaluate_whole_dataset
@@ -133,7 +133,7 @@ class Runner:
         elif cell.method == "random":
             syn = select_random(real, cell.ipc, seed=seed)
         elif cell.method in CORESETS:
-            syn = self._select_coreset(cell, real, seed)
+            syn = self._select_coreset(cell, real, seed, set_idx)
         else:
             raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
         syn.save(path)
@@ -185,18 +185,32 @@ class Runner:
             return gm_method(strategy, sides)
         return cell.method
 
-    def _select_coreset(self, cell: Cell, real: RealData, seed: int) -> SyntheticSet:
-        """Herding / k-center / forgetting from one whole-set network per dataset (cached on disk)."""
+    def _select_coreset(self, cell: Cell, real: RealData, seed: int, set_idx: int = 0) -> SyntheticSet:
+        """Herding / k-center / forgetting of draw ``set_idx``: network ``set_idx % feature_nets``, trained on
+        the whole training set (cached on disk), chooses from a seeded ``coreset_fraction`` of each class."""
         p = self.profile
         pool = real if p.coreset_pool is None else _class_pool(real, p.coreset_pool)
-        net, counts = feature_network(pool, epochs=p.feature_epochs, seed=derive_seed(self.seed, "features"),
-                                      cache=self.out_dir / "features" / f"{real.info.name}_pool{p.coreset_pool}.pt",
-                                      progress=p.progress)
+        net, counts = self.coreset_network(real, set_idx)
+        keep = _class_fraction(pool, p.coreset_fraction, seed)
+        pool = RealData(pool.info, pool.x_train[keep], pool.y_train[keep], pool.x_test, pool.y_test, pool.source,
+                        pool.note)
         if cell.method == "herding":
             return select_herding(pool, cell.ipc, net, seed)
         if cell.method == "kcenter":
             return select_k_center(pool, cell.ipc, net, seed)
-        return select_forgetting(pool, cell.ipc, counts, seed)
+        return select_forgetting(pool, cell.ipc, counts[keep.cpu()], seed)
+
+    def coreset_network(self, real: RealData, set_idx: int = 0):
+        """``(net, counts)`` behind draw ``set_idx`` of the coreset cells on ``real``: network
+        ``set_idx % feature_nets`` trained ``feature_epochs`` on the profile's pool (cached under
+        ``out_dir/features``), and each training image's forgetting count over that run."""
+        p = self.profile
+        pool = real if p.coreset_pool is None else _class_pool(real, p.coreset_pool)
+        net_idx = set_idx % p.feature_nets if p.feature_nets else set_idx
+        net_seed = derive_seed(self.seed, "features", *((net_idx,) if net_idx else ()))  # network 0: the seed of old
+        return feature_network(pool, epochs=p.feature_epochs, seed=net_seed,
+                               cache=self.out_dir / "features" / f"{real.info.name}_pool{p.coreset_pool}_net{net_idx}.pt",
+                               progress=p.progress)
 
     def eval_protocol(self, cell: Cell, real: RealData) -> tuple[str | None, int]:
         """(augmentation, epochs) for training the evaluation networks of a cell.
@@ -223,6 +237,8 @@ class Runner:
         plan = {3: self.profile.chapter3, 4: self.profile.chapter4}.get(cell.chapter)
         if plan is not None and plan.eval_epochs is not None:
             epochs = plan.eval_epochs
+        if plan is not None:
+            epochs = dict(plan.arch_epochs).get(cell.eval_arch, epochs)
         return strategy, epochs
 
     def gm_iterations(self, cell: Cell) -> int:
@@ -244,14 +260,32 @@ class Runner:
         between cells whose settings differ only in ``eval_aug`` exactly when their budgets agree.
         """
         p = self.profile
+        draws = f";draws={self.num_sets(cell)}" if self.num_sets(cell) != p.num_sets else ""
         if cell.chapter == 5 and parse_setting(cell.setting).eval_aug is None:
-            return p.budget()
+            return p.budget() + draws
         extra = f";eval_aug={strategy or 'none'};eval_epochs={epochs}"
         if cell.method in ("dc", "dsa", "dc_aug"):
             extra += f";K_gm={self.gm_iterations(cell)};batch_real_gm={p.gm_batch_real}"
         if cell.method in CORESETS:
             extra += f";feature_epochs={p.feature_epochs};pool={p.coreset_pool or 'all'}"
-        return p.budget() + extra
+            if p.feature_nets is not None or p.coreset_fraction != 1.0:
+                extra += f";feature_nets={p.feature_nets or 'per draw'};fraction={p.coreset_fraction}"
+        return p.budget() + extra + draws
+
+    def num_sets(self, cell: Cell) -> int:
+        """Sets of a cell: 1 for the whole-set bound, ``baseline_draws`` for random and coreset cells
+        (cheap to make), ``num_sets`` for condensed sets."""
+        p = self.profile
+        if cell.method == "whole":
+            return 1
+        if cell.method in ("random", *CORESETS) and p.baseline_draws is not None:
+            return p.baseline_draws
+        return p.num_sets
+
+    def whole_budget(self) -> str:
+        p = self.profile
+        nets = p.whole_nets or p.num_nets
+        return f"{p.budget()};whole_epochs={p.whole_epochs}" + (f";whole_nets={nets}" if nets != p.num_nets else "")
 
     # -- cells ------------------------------------------------------------------------------
     def run(self, cell: Cell) -> str:
@@ -264,26 +298,25 @@ class Runner:
                 self.unavailable[cell.table].append(cell)
             return "data not available"
         p = self.profile
-        num_sets = 1 if cell.method == "whole" else p.num_sets
-        for set_idx in range(num_sets):
-            if self.store.has(cell, set_idx, p.name):
+        budget = (self.whole_budget() if cell.method == "whole"
+                  else self.budget(cell, *self.eval_protocol(cell, real)))
+        for set_idx in range(self.num_sets(cell)):
+            # Rows of another budget are an experiment this profile no longer runs: redo and replace them.
+            if self.store.has(cell, set_idx, p.name, budget):
                 continue
-            if cell.method != "whole" and self._copy_shared_rows(cell, set_idx,
-                                                                 self.budget(cell, *self.eval_protocol(cell, real))):
+            if self._copy_shared_rows(cell, set_idx, budget):
                 continue
             seed = self.set_seed(cell, set_idx)
             eval_seed = derive_seed(seed, "eval", cell.eval_arch)
             if cell.method == "whole":
-                protocol = EvalConfig(epochs=p.whole_epochs, num_nets=p.num_nets, arch=cell.eval_arch,
-                                      test_limit=p.test_limit)
+                protocol = EvalConfig(epochs=p.whole_epochs, num_nets=p.whole_nets or p.num_nets,
+                                      arch=cell.eval_arch, test_limit=p.test_limit)
                 accs = evaluate_whole_dataset(real, protocol, seed=eval_seed, progress=p.progress, speed=p.speed)
-                budget = f"{p.budget()};whole_epochs={p.whole_epochs}"
             else:
                 syn = self.synset(cell, set_idx)
                 protocol = self.eval_config(cell, real)
                 accs = evaluate_set(syn.images, syn.labels, real, protocol, seed=eval_seed, progress=p.progress,
                                     speed=p.speed)
-                budget = self.budget(cell, protocol.strategy, protocol.epochs)
             self.store.append(make_rows(cell, set_idx, seed, accs, profile=p.name, budget=budget,
                                         data_source=real.source, note=real.note))
         return "done"
@@ -318,6 +351,18 @@ class Runner:
         """Tidy rows of one table for this profile."""
         df = self.store.load()
         return df[(df.table == table) & (df.profile == self.profile.name)] if len(df) else df
+
+
+def _class_fraction(real: RealData, fraction: float, seed: int) -> torch.Tensor:
+    """Sorted training indices of a seeded random ``fraction`` of every class (all of them at 1.0)."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"coreset_fraction must be in (0, 1], got {fraction!r}")
+    if fraction == 1.0:
+        return torch.arange(real.x_train.shape[0], device=real.device)
+    gen = make_generator(derive_seed(seed, "coreset fraction"))
+    keep = [idx[torch.randperm(idx.numel(), generator=gen)[:max(1, round(fraction * idx.numel()))].to(idx.device)]
+            for idx in real.indices_class]
+    return torch.cat(keep).sort().values
 
 
 def _class_pool(real: RealData, per_class: int) -> RealData:

@@ -205,3 +205,24 @@ def plot_proxy_scatter(rows: pd.DataFrame, proxies, top: dict | None = None, tit
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_forgetting_counts(counts: dict, title: str = ""):
+    """Histogram of forgetting counts (events per training image) for each dataset in ``counts``
+    (name -> ``(N,)`` tensor), log scale: whether the score spreads or is decided by its tie-break.
+    A never-learned image counts once per presentation (the rightmost bar)."""
+    if not counts:
+        _skip(f"Figure{' ' + title if title else ''}", "no coreset network (data not available)")
+        return None
+    fig, axes = plt.subplots(1, len(counts), figsize=(4 * len(counts), 3), squeeze=False)
+    for ax, (name, c) in zip(axes[0], counts.items()):
+        values = c.cpu().long().bincount()
+        ax.bar(range(len(values)), values.tolist(), color="C0")
+        ax.set_yscale("log")
+        ax.set_title(name)
+        ax.set_xlabel("forgetting events")
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel("training images")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

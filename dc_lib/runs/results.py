@@ -167,8 +167,17 @@ class ResultStore:
         df = self.load()
         return {tuple(r) for r in df[KEY].itertuples(index=False, name=None)} if len(df) else set()
 
-    def has(self, cell: Cell, set_idx: int, profile: str) -> bool:
-        return cell.key(set_idx, profile) in self.keys()
+    def has(self, cell: Cell, set_idx: int, profile: str, budget: str | None = None) -> bool:
+        """Whether the set's rows are recorded; with ``budget``, only rows made with that budget count
+        (a row of an older budget is an experiment the profile no longer runs: it is redone and replaced)."""
+        if budget is None:
+            return cell.key(set_idx, profile) in self.keys()
+        df = self.load()
+        if not len(df):
+            return False
+        key = cell.key(set_idx, profile)
+        same = df[[tuple(r) == key for r in df[KEY].itertuples(index=False, name=None)]]
+        return bool(len(same)) and bool((same.budget == budget).all())
 
     def append(self, rows: list[dict]) -> None:
         """Add rows (dicts with COLUMNS) atomically, replacing rows of the same experiment keys."""

@@ -112,7 +112,7 @@ def optimal_random_selection(runner: Runner) -> tuple[pd.DataFrame, list[tuple[C
              for d, i in itertools.product(plan.datasets, plan.ors_ipcs) for m in ("random", "dc")]
     if not plan.ors_draws:
         return pd.DataFrame(), [(c, f"not run in this profile (`{tables.paper_command(3)}`)") for c in cells]
-    draws = Runner(dataclasses.replace(p, num_sets=plan.ors_draws, num_nets=1), runner.out_dir,
+    draws = Runner(dataclasses.replace(p, num_sets=plan.ors_draws, baseline_draws=None, num_nets=1), runner.out_dir,
                    data_root=runner.data_root, device=str(runner.device), seed=runner.seed)
     draws._data = runner._data
     not_run = tables.run_cells(runner, [c for c in cells if c.method == "dc"], [], chapter=3)
