@@ -72,3 +72,27 @@ def test_a_candidate_selected_by_two_proxies_is_retrained_once(tiny_real, tmp_pa
     first = nas_runs.selected_test(tiny_real, tiny_real, cand, plan, store, rows, None)
     monkeypatch.setattr(nas_runs, "evaluate_set", lambda *a, **k: pytest.fail("retrained"))
     assert nas_runs.selected_test(tiny_real, tiny_real, cand, plan, store, rows, None) == first
+
+
+def _summary(**spearman):
+    import pandas as pd
+
+    return pd.DataFrame([{"proxy": p, "spearman_topk": v, "spearman_all": v, "time_min": 1.0 if p != "whole" else 50.0}
+                         for p, v in spearman.items()])
+
+
+def test_a_claim_that_the_rows_contradict_is_stated_as_not_holding():
+    lines = nas_runs.claims(_summary(random=0.5, dm=0.2, early_stopping=0.1, whole=1.0))
+    assert "dm ranks better than random over the proxy's top-k: **does not hold** at this budget " \
+           "(Spearman 0.20 vs 0.50)." in lines
+    assert any(line.startswith("dm ranks better than early stopping over all candidates: **holds**") for line in lines)
+
+
+def test_the_cost_claim_gives_the_measured_ratio():
+    lines = nas_runs.claims(_summary(dm=0.5, whole=1.0))
+    assert any("**holds** at this budget (1.0 vs 50.0 min, 2 %)" in line for line in lines)
+
+
+def test_a_reduced_search_says_how_it_differs_from_the_thesis():
+    text = nas_runs.differences(NAS["cpu"][0])
+    assert "fashionmnist instead of CIFAR-10" in text and "only the widths 32/64" in text

@@ -221,11 +221,68 @@ def markdown(plan: NASPlan, profile: str, summary: pd.DataFrame, notes: list[str
         sp = "-" if math.isnan(r.spearman_topk) else f"{r.spearman_topk:.2f}"
         lines.append(f"| {r.proxy} | {r.storage_imgs} | {r.selected} | {r.test_acc:.1f} | {sp} ({r.k}) "
                      f"| {r.spearman_all:.2f} | {r.time_min:.1f} | {ref} |")
+    if not same and len(summary):
+        lines += ["", "How this search differs from the thesis's in kind: " + differences(plan)]
+    if len(summary):
+        lines += ["", "The thesis's claims on these rows:", *[f"- {c}" for c in claims(summary)]]
     run = set(summary.proxy) if len(summary) else set()
-    for proxy in sorted(set(t.method) - run):
+    missing = sorted(set(t.method) - run)
+    if missing:
+        lines += ["", "| proxy | reason |", "|---|---|"]
+    for proxy in missing:
         why = (f"{plan.dataset}: data not available" if not len(summary)
                else "not run in this profile (cost; `./reproduce.sh nas --profile paper` runs it)")
-        lines.append(f"| {proxy} | | | | | | | {why} |")
+        lines.append(f"| {proxy} | {why} |")
     text = "\n".join(lines) + "\n"
     atomic_write(Path(out_dir) / f"table_{plan.table}_nas.md", lambda tmp: Path(tmp).write_text(text))
     return text
+
+
+def differences(plan: NASPlan) -> str:
+    """What separates a reduced search from the thesis's, in words (printed under its table)."""
+    parts = []
+    if plan.dataset != "cifar10":
+        parts.append(f"{plan.dataset} instead of CIFAR-10 (an easier task: the candidates' accuracies lie closer "
+                     "together, so their ranking is noisier)")
+    if plan.widths:
+        parts.append(f"only the widths {'/'.join(map(str, plan.widths))} (the thesis's best candidates are "
+                     "mostly wide ones; here depth, normalisation, activation and pooling decide the ranking)")
+    if plan.candidates is not None:
+        parts.append(f"a seeded sample of {plan.candidates} candidates instead of all")
+    if plan.train_per_class:
+        parts.append(f"the first {plan.train_per_class} training images per class")
+    if plan.whole_epochs < 100:
+        parts.append(f"a ground truth of {plan.whole_epochs} whole-set epochs instead of 100 (it ranks how fast a "
+                     "candidate learns as much as how well it ends)")
+    if plan.repeats < 5:
+        parts.append(f"{plan.repeats} training(s) per candidate instead of 5 (each accuracy is one network's)")
+    return "; ".join(parts) + "."
+
+
+def claims(summary: pd.DataFrame) -> list[str]:
+    """The thesis's NAS claims checked on a search's summary (Tables 3.4, 4.6, 5.5): a condensed proxy ranks
+    the candidates better than random images and than early stopping, DM at least as well as DSA, and every
+    proxy costs a fraction of the whole set's time."""
+    by = summary.set_index("proxy")
+    condensed = [p for p in ("dc", "dsa", "dm") if p in by.index]
+    out = []
+
+    def state(text: str, holds: bool, because: str) -> None:
+        out.append(f"{text}: **{'holds' if holds else 'does not hold'}** at this budget ({because}).")
+
+    for stat, label in (("spearman_topk", "over the proxy's top-k"), ("spearman_all", "over all candidates")):
+        for p in condensed:
+            for other in ("random", "early_stopping"):
+                if other in by.index and not (math.isnan(by.at[p, stat]) or math.isnan(by.at[other, stat])):
+                    state(f"{p} ranks better than {other.replace('_', ' ')} {label}", by.at[p, stat] > by.at[other, stat],
+                          f"Spearman {by.at[p, stat]:.2f} vs {by.at[other, stat]:.2f}")
+    if {"dm", "dsa"} <= set(by.index):
+        state("DM ranks at least as well as DSA over its top-k", by.at["dm", "spearman_topk"] >= by.at["dsa", "spearman_topk"],
+              f"{by.at['dm', 'spearman_topk']:.2f} vs {by.at['dsa', 'spearman_topk']:.2f}")
+    if "whole" in by.index:
+        for p in (*condensed, "random", "herding"):
+            if p in by.index:
+                ratio = by.at[p, "time_min"] / by.at["whole", "time_min"]
+                state(f"searching with {p} is cheaper than with the whole set (thesis: 0.2-4 % of its time)", ratio < 1,
+                      f"{by.at[p, 'time_min']:.1f} vs {by.at['whole', 'time_min']:.1f} min, {100 * ratio:.0f} %")
+    return out
