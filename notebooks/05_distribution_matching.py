@@ -51,7 +51,10 @@ from dc_lib.thesis import chapter5
 
 profile = get_profile(PROFILE)
 out_dir = Path(RESULTS_DIR) / "chapter5" / profile.name
-runner = Runner(profile, out_dir, data_root=DATA_ROOT, device=DEVICE, seed=SEED)
+# Table 5.1 lists the thesis's herding, forgetting, DC and DSA cells with chapters 3 and 4's numbers of
+# this profile, where they ran (each under its own chapter's protocol; nothing is copied into chapter 5).
+runner = Runner(profile, out_dir, data_root=DATA_ROOT, device=DEVICE, seed=SEED,
+                reuse_from=[Path(RESULTS_DIR) / "chapter3" / profile.name, Path(RESULTS_DIR) / "chapter4" / profile.name])
 print(f"profile: {profile.name} -- {profile.description}")
 print(f"budget:  {profile.budget()}")
 
@@ -61,8 +64,10 @@ print(f"budget:  {profile.budget()}")
 # For each dataset and number of images per class (ipc), DM starts from random real images
 # and matches embedding distributions for K iterations; the random baseline keeps the
 # initial real images. Both sets are then judged the same way: fresh ConvNets are trained on
-# them and tested on the real test split. Cells the profile does not cover, or whose data is
-# not on this machine, are listed with the reason instead of silently dropped.
+# them and tested on the real test split. Every other cell of the thesis's table is listed with
+# why it has no number here: another profile runs it, its data is not on this machine, the method
+# is not implemented in this companion, or it is chapter 3 or 4's (shown with their number and
+# protocol where they ran). Below the table, the thesis's claims are checked on its rows.
 #
 # *Stored output: smoke run, not results; the cpu-profile table is `results/chapter5/cpu/table_*.md`.*
 

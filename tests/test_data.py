@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from dc_lib.core.data import (DATASETS, DatasetNotFoundError, canonical_name, check_ipc, denormalise,
-                              load_dataset)
+from dc_lib.core.data import (DATASETS, DatasetNotFoundError, canonical_name, check_ipc, dataset_available,
+                              denormalise, load_dataset)
 from dc_lib.core.seeding import make_generator
 
 from tests.conftest import SHARED_DATA
@@ -77,3 +77,13 @@ def test_an_ipc_that_is_not_a_positive_integer_is_refused(tiny_real):
     for bad in (0, -2, 1.5, True):
         with pytest.raises(ValueError, match="ipc must be an integer >= 1"):
             check_ipc(tiny_real, bad)
+
+
+def test_a_dataset_is_available_when_its_npz_is_under_the_root(tiny_root):
+    assert dataset_available("mnist", tiny_root)
+
+
+def test_a_dataset_without_any_source_is_not_available_and_nothing_is_downloaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("DC_DOWNLOAD", "1")  # even where downloads are allowed, the check never downloads
+    assert not dataset_available("cifar100", tmp_path) and not dataset_available("tinyimagenet", tmp_path)
+    assert list(tmp_path.iterdir()) == []

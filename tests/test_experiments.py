@@ -77,9 +77,12 @@ def test_table_5_1_lists_thesis_cells_outside_the_profile_with_the_command_to_ru
 
     summary, not_run = chapter5.table_5_1(runner)
     assert set(summary.method) == {"random", "dm", "mmd"} and set(summary.dataset) == {"mnist"}
-    reasons = {(c.dataset, c.ipc, c.method): r for c, r in not_run}
-    assert "--profile paper" in reasons[("cifar10", 50, "dm")]
-    assert ("mnist", 1, "dm") not in reasons
+    lines = chapter5.write_table(runner, "5.1", summary, not_run, "Table 5.1").splitlines()
+    reason = {tuple(line.split(" | ")[:3]): line.split(" | ")[6] for line in lines if line.startswith("| ")}
+    assert reason[("| mnist", "50", "dm")] == "not run in this profile (cost; `./reproduce.sh chapter5 --profile paper` runs it)"
+    assert reason[("| mnist", "10", "dm")] == "not run in this profile (cost; `./reproduce.sh chapter5 --profile cpu` runs it)"
+    assert reason[("| cifar10", "50", "dm")] == "data not available"
+    assert reason[("| mnist", "10", "dd")].startswith("not implemented in this companion")
 
 
 def test_an_ablation_row_with_default_networks_reuses_the_table_3_1_cell(runner, monkeypatch):
@@ -182,3 +185,20 @@ def test_chapter_3_and_4_tables_state_the_gradient_matching_budget(runner):
     assert "DC/DSA K = 5 at 1 ipc and 2 above (3 for this chapter's DSA sets)" in line
     assert "evaluation epochs 9" in line
     assert "at 1 ipc and" not in profile_line(runner, "", chapter=5)
+
+
+def test_a_chapter_3_table_names_no_dm_budget_and_a_chapter_5_table_no_gradient_matching_one(runner):
+    from dc_lib.runs.tables import profile_line
+
+    chapter3 = profile_line(runner, "", chapter=3, methods={"dc", "herding"})
+    chapter5 = profile_line(runner, "", chapter=5, methods={"dm", "random"})
+    assert "DM K" not in chapter3 and "DC/DSA K = 1 at 1 ipc" in chapter3 and "coreset features" in chapter3
+    assert "DC/DSA K" not in chapter5 and f"DM K = {runner.profile.dm_iterations} with" in chapter5
+
+
+def test_a_table_names_only_the_budgets_of_the_methods_it_ran(runner):
+    from dc_lib.runs.tables import profile_line
+
+    assert "coreset features" not in profile_line(runner, "", chapter=3, methods={"dc"})
+    assert "whole-set networks" in profile_line(runner, "", chapter=5, methods={"whole"})
+    assert "no cell of this table was run" in profile_line(runner, "", chapter=4, methods=set())

@@ -34,6 +34,11 @@ def test_table_a_t7_distance_names_map_to_the_gradient_distances():
     assert [parse_setting(f"distance={d}").metric for d in ("ours", "euclidean", "cosine")] == ["ours", "mse", "cos"]
 
 
+def test_the_thesis_spelling_of_dcs_own_distance_is_the_default_experiment():
+    ours = parse_setting("distance=ours_layerwise_cosine")
+    assert ours.metric == "ours" and ours.canonical == "" and ours.condense_tag == ""
+
+
 @pytest.mark.parametrize("bad", ["act_c=tanh", "pool_t=sum", "depth_c=0", "colour=red", "aug=blur", "act_c",
                                  "eval_aug=crop"])
 def test_bad_settings_are_rejected_with_the_valid_choices(bad):

@@ -381,6 +381,30 @@ def load_arrays(name: str, root: str | os.PathLike | None = None,
         + "\nHow to get it:\n" + _how_to_get(info, root))
 
 
+def dataset_available(name: str, root: str | os.PathLike | None = None) -> bool:
+    """Whether :func:`load_arrays` would find ``name`` under ``root`` without downloading.
+
+    A table labels a cell its profile does not run "data not available" when this is False, so it
+    must never download (an online run of a reduced profile would otherwise fetch CIFAR-100 just to
+    label a row) and should not read a whole archive: an ``.npz`` counts by existing.
+    """
+    info = DATASETS[canonical_name(name)]
+    if info.name in _REGISTERED:
+        return True
+    base = data_root(root)
+    if any((base / fname).is_file() for fname in info.npz_files):
+        return True
+    if info.name == "fashionmnist" and (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file():
+        return True
+    if info.torchvision_name:
+        try:
+            _load_torchvision(info, base, download=False)
+        except (RuntimeError, OSError, ValueError):
+            return False
+        return True
+    return False
+
+
 def load_dataset(name: str, root: str | os.PathLike | None = None, device: str | torch.device = "cpu",
                  download: bool | None = None) -> RealData:
     """Load a dataset as normalised tensors on ``device``.

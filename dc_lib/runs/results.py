@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import __version__
 from ..core.files import atomic_write
-from .settings import parse_setting
+from .settings import canonical_setting, parse_setting
 
 COLUMNS = ["chapter", "table", "dataset", "ipc", "method", "condense_arch", "eval_arch", "setting",
            "set_idx", "net_idx", "seed", "metric", "value", "profile", "budget", "data_source",
@@ -205,22 +205,41 @@ def make_rows(cell: Cell, set_idx: int, seed: int, accuracies: list[float], *, p
 
 
 def load_thesis(path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """The thesis numbers (long format, see ../shared/paper/hyperparameters.md section 9)."""
+    """The thesis numbers (long format, see ../shared/paper/hyperparameters.md section 9).
+
+    One spelling is mended on reading (the CSV itself stays a byte copy of the spec): Table 5.1's
+    TinyImageNet random rows name ``convnet`` as their evaluation network, while their note and
+    every other TinyImageNet row say the 4-block ConvNet of 64x64 inputs (``convnet_d4``).
+    """
     df = pd.read_csv(path or THESIS_CSV, dtype=str, keep_default_na=False)
     df["ipc"] = pd.to_numeric(df["ipc"], errors="coerce").fillna(0).astype(int)
     df["mean"] = pd.to_numeric(df["mean"], errors="coerce")
     df["std"] = pd.to_numeric(df["std"], errors="coerce")
+    df.loc[(df.dataset == "tinyimagenet") & (df.eval_arch == "convnet"), "eval_arch"] = "convnet_d4"
     return df
 
 
-def thesis_reference(thesis: pd.DataFrame, cell: Cell) -> tuple[float, float, str]:
-    """(mean, std, table) the thesis reports for a cell, or (nan, nan, "") if it reports none.
+def chapter_of(table: str) -> int | None:
+    """The thesis chapter of a table or figure id: ``3.1``, ``F3.3`` -> 3; ``A.T8`` -> 3 (appendix A
+    holds chapter 3's extra tables); ``B.T1`` -> 5; ``text:4.4.5`` -> 4; None for an id of no chapter."""
+    name = table.removeprefix("text:")
+    if name.startswith("A."):
+        return 3
+    if name.startswith("B."):
+        return 5
+    head = name.removeprefix("F").split(".")[0]
+    return int(head) if head.isdigit() else None
 
-    Preference: the cell's own table with the same evaluation architecture (and
-    norm setting if the table has several), then the same (dataset, ipc, method,
-    eval_arch) in any other table -- e.g. FashionMNIST random selection is in
-    Tables 3.1/4.1, not 5.1.
-    """
+
+def table_name(table: str) -> str:
+    """How a table id reads in a sentence: ``Table 3.1``, ``Figure 3.3``, ``the prose of section 5.3.2``."""
+    if table.startswith("text:"):
+        return f"the prose of section {table.removeprefix('text:')}"
+    return f"Figure {table[1:]}" if table.startswith("F") else f"Table {table}"
+
+
+def _thesis_row(thesis: pd.DataFrame, cell: Cell) -> pd.Series | None:
+    """The thesis row that is the reference of ``cell`` (see :func:`thesis_reference`), or None."""
     t = thesis[(thesis.metric == "test_acc") & (thesis.dataset == cell.dataset)
                & (thesis.ipc == cell.ipc) & (thesis.method == cell.method)
                & (thesis.eval_arch == cell.eval_arch)]
@@ -232,10 +251,61 @@ def thesis_reference(thesis: pd.DataFrame, cell: Cell) -> tuple[float, float, st
     # Another table's number stands in only for a cell of the standard setting: an ablation's
     # variant has no counterpart elsewhere.
     pick = own if len(own) or parse_setting(cell.setting).canonical else t
-    if not len(pick):
+    return pick.iloc[0] if len(pick) else None
+
+
+def thesis_reference(thesis: pd.DataFrame, cell: Cell) -> tuple[float, float, str]:
+    """(mean, std, table) the thesis reports for a cell, or (nan, nan, "") if it reports none.
+
+    Preference: the cell's own table with the same evaluation architecture (and
+    norm setting if the table has several), then the same (dataset, ipc, method,
+    eval_arch) in any other table -- e.g. FashionMNIST random selection is in
+    Tables 3.1/4.1, not 5.1.
+    """
+    row = _thesis_row(thesis, cell)
+    if row is None:
         return math.nan, math.nan, ""
-    row = pick.iloc[0]
     return float(row["mean"]), float(row["std"]), str(row["table"])
+
+
+# Baselines whose numbers the thesis quotes from their papers (DD, LD): their protocol is their
+# papers', whichever of its tables prints them first.
+QUOTED_METHODS = ("dd", "ld")
+# The note with which the thesis CSV marks Table 4.1's coreset numbers, repeated from the DC paper's
+# Table 3.1 (where two of them print differently: hyperparameters.md section 8, item 1).
+_COPIED_FROM_3_1 = "copied from DC paper (Ch.3)"
+
+
+def thesis_origin(thesis: pd.DataFrame, cell: Cell) -> str:
+    """The table whose experiment the thesis's reference number of ``cell`` measures ("" if none).
+
+    That is the reference's own table, unless the thesis repeats there a number of an earlier
+    table: Tables 4.1 and 5.1 repeat Table 3.1's coresets and DC, 5.1 and 5.2 repeat 4.1's DSA.
+    A repeat is recognised by the CSV's note, or by the same mean and std for the same dataset,
+    ipc, method, networks and setting in an earlier table (an earlier chapter, or earlier in the
+    same chapter); the earliest wins, followed back (5.1 -> 4.1 -> 3.1).
+    """
+    row = _thesis_row(thesis, cell)
+    if row is None:
+        return ""
+    order = {t: (chapter_of(t) or 99, i) for i, t in enumerate(dict.fromkeys(thesis.table))}
+    seen = set()
+    while row["table"] not in seen:
+        seen.add(row["table"])
+        if _COPIED_FROM_3_1 in row["note"] and row["table"] != "3.1":
+            return "3.1"
+        same = thesis[(thesis.metric == "test_acc") & (thesis.dataset == row["dataset"])
+                      & (thesis.ipc == row["ipc"]) & (thesis.method == row["method"])
+                      & (thesis.condense_arch == row["condense_arch"]) & (thesis.eval_arch == row["eval_arch"])
+                      & (thesis["mean"] == row["mean"])
+                      & ((thesis["std"] == row["std"]) | (thesis["std"].isna() & pd.isna(row["std"])))]
+        earlier = pd.Series([order[t] < order[row["table"]] and canonical_setting(s) == canonical_setting(row["setting"])
+                             for t, s in zip(same.table, same.setting)], index=same.index, dtype=bool)
+        same = same[earlier]
+        if not len(same):
+            break
+        row = same.loc[min(same.index, key=lambda i: order[same.at[i, "table"]])]
+    return str(row["table"])
 
 
 def summarise(results: pd.DataFrame, thesis: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -264,29 +334,46 @@ def _pm(mean: float, std: float) -> str:
     return f"{mean:.1f} ± {std:.1f}" if not math.isnan(std) else f"{mean:.1f}"
 
 
-def markdown_table(summary: pd.DataFrame, not_run: list[tuple[Cell, str]] = ()) -> str:
-    """A markdown table: reproduced mean ± std, thesis mean ± std, difference; then cells not run."""
+def thesis_text(thesis: pd.DataFrame, cell: Cell) -> str:
+    """The thesis column of ``cell``'s line: mean ± std, and where the number comes from when it is
+    not the cell's own table's measurement: ``(Table 3.1)`` for another table of the same chapter,
+    ``(Table 3.1's number, chapter 3's protocol)`` for another chapter's, whose evaluation differs
+    (chapter 5 trains every network with DSA augmentation, chapter 3 only MNIST's, with crop/scale/rotate)."""
+    mean, std, table = thesis_reference(thesis, cell)
+    text = _pm(mean, std)
+    origin = thesis_origin(thesis, cell) if cell.method not in QUOTED_METHODS else table
+    if origin and chapter_of(origin) != chapter_of(cell.table):
+        text += f" ({table_name(origin)}'s number, chapter {chapter_of(origin)}'s protocol)"
+    elif table and table != cell.table:
+        text += f" ({table_name(table)})"
+    return text
+
+
+def markdown_table(summary: pd.DataFrame, not_run: list[tuple[Cell, str]] = (),
+                   thesis: pd.DataFrame | None = None) -> str:
+    """A markdown table: reproduced mean ± std, thesis mean ± std, difference; then the cells not
+    run, each with why and the thesis's number."""
+    thesis = load_thesis() if thesis is None else thesis
     lines = ["| dataset | ipc | method | C arch | T arch | setting | reproduced | n (sets) | thesis | Δ | note |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples(index=False):
-        ref = _pm(r.thesis_mean, r.thesis_std)
-        if r.thesis_table and r.thesis_table != r.table:
-            ref += f" (Table {r.thesis_table})"
+        cell = Cell(chapter_of(r.table) or 0, r.table, r.dataset, int(r.ipc), r.method, r.condense_arch,
+                    r.eval_arch, r.setting)
         diff = "-" if math.isnan(r.diff) else f"{r.diff:+.1f}"
         ipc = "whole" if r.ipc == 0 else r.ipc
         lines.append(f"| {r.dataset} | {ipc} | {r.method} | {r.condense_arch} | {r.eval_arch} | {r.setting} "
-                     f"| {_pm(r.mean, r.std)} | {r.n} ({r.sets}) | {ref} | {diff} | {r.note} |")
+                     f"| {_pm(r.mean, r.std)} | {r.n} ({r.sets}) | {thesis_text(thesis, cell)} | {diff} | {r.note} |")
     for cell, reason in not_run:
         ipc = "whole" if cell.ipc == 0 else cell.ipc
         lines.append(f"| {cell.dataset} | {ipc} | {cell.method} | {cell.condense_arch} | {cell.eval_arch} "
-                     f"| {cell.setting} | {reason} | 0 | - | - | |")
+                     f"| {cell.setting} | {reason} | 0 | {thesis_text(thesis, cell)} | - | |")
     return "\n".join(lines) + "\n"
 
 
 def write_summary(summary: pd.DataFrame, out_dir: str | os.PathLike, name: str, *, title: str,
-                  profile_line: str, not_run: list[tuple[Cell, str]] = ()) -> Path:
-    """Write ``<name>_summary.csv`` and ``<name>.md`` (the markdown table) into ``out_dir``."""
+                  profile_line: str, not_run: list[tuple[Cell, str]] = (), after: str = "") -> Path:
+    """Write ``<name>_summary.csv`` and ``<name>.md`` (the markdown table, then ``after``) into ``out_dir``."""
     out_dir = Path(out_dir)
     atomic_write(out_dir / f"{name}_summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
-    text = f"# {title}\n\n{profile_line}\n\n" + markdown_table(summary, not_run)
+    text = f"# {title}\n\n{profile_line}\n\n" + markdown_table(summary, not_run) + (f"\n{after}" if after else "")
     return atomic_write(out_dir / f"{name}.md", lambda tmp: Path(tmp).write_text(text))

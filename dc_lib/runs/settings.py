@@ -7,7 +7,8 @@ ReLU in the evaluation network T). Keys:
 * ``act_c/act_t`` (sigmoid, relu, leakyrelu), ``pool_c/pool_t`` (none, maxpool, avgpool),
   ``norm_c/norm_t`` (none, batchnorm, layernorm, instancenorm, groupnorm),
   ``depth_c/depth_t``, ``width_c/width_t``: ConvNet options of C or T (A.T2-T6);
-* ``distance`` (ours, euclidean, cosine): the gradient distance of DC/DSA (A.T7);
+* ``distance`` (ours, alias ours_layerwise_cosine; euclidean, cosine): the gradient distance of
+  DC/DSA (A.T7);
 * ``aug`` (none, combination, or one DSA op such as crop): the DSA transformations used to
   condense *and* to train the evaluation networks (Table 4.5);
 * ``scheme`` (a-f, ours): where ``aug`` is applied (Table 4.4): ``a`` nowhere, ``b`` only when
@@ -40,8 +41,9 @@ from ..core.models import ACTS, NORMS
 NETWORK_DEFAULTS = {"act": "relu", "pool": "avgpool", "norm": "instancenorm", "depth": "3", "width": "128"}
 _POOLINGS = {"none": "none", "maxpool": "maxpooling", "avgpool": "avgpooling"}
 _OVERRIDE_NAME = {"act": "act", "pool": "pooling", "norm": "norm", "depth": "depth", "width": "width"}
-# Table A.T7's names for the distances of gradient_matching.gradient_distance.
-DISTANCES = {"ours": "ours", "euclidean": "mse", "cosine": "cos"}
+# Table A.T7's names for the distances of gradient_matching.gradient_distance; the thesis CSV spells
+# DC's own distance ``ours_layerwise_cosine``.
+DISTANCES = {"ours": "ours", "ours_layerwise_cosine": "ours", "euclidean": "mse", "cosine": "cos"}
 # Table 4.4: scheme -> (how condensation augments the matched batches, None = not at all;
 # whether the evaluation networks train with augmentation).
 SCHEMES = {"a": (None, False), "b": (None, True), "c": ("real", True), "d": ("syn", True),
@@ -115,7 +117,7 @@ def parse_setting(setting: str) -> Setting:
             if value not in DISTANCES:
                 raise ValueError(f"distance must be one of {tuple(DISTANCES)}, got {value!r}")
             metric = DISTANCES[value]
-            if value != "ours":
+            if metric != "ours":
                 canonical[key] = value
         elif key == "aug":
             if value not in ("none", "combination") and value not in OPS:
@@ -151,3 +153,12 @@ def parse_setting(setting: str) -> Setting:
                    sides=sides, test_aug=test_aug, eval_aug=eval_aug,
                    condense_tag="_".join(f"{k}-{tag[k]}" for k in sorted(tag)),
                    canonical=";".join(f"{k}={canonical[k]}" for k in sorted(canonical)))
+
+
+def canonical_setting(setting: str) -> str:
+    """``parse_setting(setting).canonical``, or the setting as written where this library does not
+    parse it (a thesis setting of another kind, such as ``cl=eeil;stage=T3``)."""
+    try:
+        return parse_setting(setting).canonical
+    except ValueError:
+        return setting

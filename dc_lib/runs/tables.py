@@ -1,4 +1,9 @@
-"""Shared plumbing of the chapter modules: run a table's cells, label and write the table.
+"""Shared plumbing of the chapter modules: run a table's cells, list, label and write the table.
+
+A chapter module says which cells a profile runs for a table (its plan) and runs them; writing
+the table (:func:`write_table`) then lists every other cell of the thesis's grid with why it has
+no row (:mod:`dc_lib.runs.listing`), states the profile and only the budgets its rows used, and
+checks the thesis's ordering claims on its rows (:mod:`dc_lib.runs.claims`).
 
 Also what two chapters run alike (the chapter modules never import each other): the
 cross-architecture table, Table 3.2 for DC and Table 4.3 for DSA.
@@ -10,27 +15,20 @@ import itertools
 
 import pandas as pd
 
-from ..core.config import ARCHS, gm_iterations
+from ..core.config import ARCHS, PROFILES, Profile, dm_iterations, gm_iterations
 from ..core.files import atomic_write
-from .experiments import Runner
+from . import listing
+from .claims import claims_of, claims_text
+from .experiments import CORESETS, Runner
 from .results import Cell, markdown_table, summarise, write_summary
 
-
-def paper_command(chapter: int) -> str:
-    return f"./reproduce.sh chapter{chapter} --profile paper"
-
-
-def grid_cells(make_cell, table: str, grid, thesis_grid, methods) -> tuple[list[Cell], list[Cell]]:
-    """Cells of ``methods`` over the (dataset, ipc) ``grid``, and the thesis grid's other cells (skipped)."""
-    grid = list(grid)
-    cells = [make_cell(table, d, i, m) for d, i in grid for m in methods]
-    skipped = [make_cell(table, d, i, m) for d, i in thesis_grid if (d, i) not in grid for m in methods]
-    return cells, skipped
+GM_METHODS = {"dc", "dsa", "dc_aug"}
+DM_METHODS = {"dm", "mmd"}
 
 
-def run_cells(runner: Runner, cells: list[Cell], skipped: list[Cell], chapter: int) -> list[tuple[Cell, str]]:
-    """Run ``cells``; return every cell not run with the reason (``skipped`` = outside the profile)."""
-    not_run = [(c, f"not run in this profile (`{paper_command(chapter)}`)") for c in skipped]
+def run_cells(runner: Runner, cells: list[Cell]) -> list[tuple[Cell, str]]:
+    """Run ``cells``; return those not done, with the runner's reason (e.g. ``data not available``)."""
+    not_run = []
     for cell in cells:
         status = runner.run(cell)
         if status != "done":
@@ -38,51 +36,114 @@ def run_cells(runner: Runner, cells: list[Cell], skipped: list[Cell], chapter: i
     return not_run
 
 
+def cross_architecture_cells(profile: Profile, table: str, method: str, chapter: int) -> list[Cell]:
+    """The (C, T) pairs of a cross-architecture table a profile runs: its chapter plan's ``cross_arch``."""
+    plan = profile.chapter3 if chapter == 3 else profile.chapter4
+    condense_archs, eval_archs = plan.cross_arch
+    return [Cell(chapter, table, "mnist", 1, method, c_arch, t_arch, "")
+            for c_arch, t_arch in itertools.product(ARCHS, ARCHS) if c_arch in condense_archs and t_arch in eval_archs]
+
+
 def cross_architecture(runner: Runner, table: str, method: str, chapter: int):
     """Sets condensed on one architecture (C), evaluated on others (T): MNIST, 1 ipc.
 
-    Table 3.2 (``method="dc"``, chapter 3) and Table 4.3 (``"dsa"``, chapter 4): the C x T grid
-    over :data:`dc_lib.core.config.ARCHS`; the pairs outside the chapter plan's ``cross_arch`` are
-    listed as not run. Returns the summary and the cells not run with their reason.
+    Table 3.2 (``method="dc"``, chapter 3) and Table 4.3 (``"dsa"``, chapter 4): the pairs of the
+    chapter plan's ``cross_arch``; the rest of the thesis's 6 x 6 grid is listed when the table is
+    written. Returns the summary and the cells run but not done, with their reason.
     """
-    plan = runner.profile.chapter3 if chapter == 3 else runner.profile.chapter4
-    condense_archs, eval_archs = plan.cross_arch
-    cells, skipped = [], []
-    for c_arch, t_arch in itertools.product(ARCHS, ARCHS):
-        cell = Cell(chapter, table, "mnist", 1, method, c_arch, t_arch, "")
-        (cells if c_arch in condense_archs and t_arch in eval_archs else skipped).append(cell)
-    not_run = run_cells(runner, cells, skipped, chapter=chapter)
+    not_run = run_cells(runner, cross_architecture_cells(runner.profile, table, method, chapter))
     return summarise(runner.rows(table)), not_run
 
 
-def profile_line(runner: Runner, evaluation: str, chapter: int | None = None) -> str:
+def _methods(methods) -> set[str]:
+    """Methods as budgets know them: Table A.T8's ``ors_top<k>`` rows are random draws."""
+    return {"random" if m.startswith("ors_top") else m for m in methods}
+
+
+def budget_line(profile: Profile, chapter: int | None, methods=None) -> str:
+    """The budget fields the cells of ``methods`` (default: every method of the chapter) used.
+
+    Chapter 3/4 cells use the gradient-matching K and real batch, the coreset network and the
+    chapter's evaluation epochs; chapter 5's the DM K and real batch; every cell the number of sets,
+    networks and test images. A field no cell used (DM's K in Table 3.1) is left out.
+    """
+    p = profile
+    if methods is not None and not len(methods):
+        return "no cell of this table was run in this profile"
+    raw = set(methods or ())
+    methods = _methods(methods) if methods is not None else (
+        {"dm", "random", "whole"} if chapter == 5 else {"dc", "dsa", "random", *CORESETS})
+    plan = {3: p.chapter3, 4: p.chapter4}.get(chapter)
+    test = "the whole test split" if p.test_limit is None else f"the first {p.test_limit} test images"
+    parts = [f"{p.num_sets} set{'s' if p.num_sets != 1 else ''} x {p.num_nets} networks per cell, tested on {test}"]
+    if plan is not None:
+        parts.append(f"evaluation epochs {plan.eval_epochs or f'{p.eval_epochs} with augmentation, {p.eval_epochs_plain} without'}")
+    else:
+        parts.append(f"evaluation epochs {p.eval_epochs}")
+    if methods & GM_METHODS and plan is not None:
+        dsa_multi = gm_iterations(p, 10, "dsa", chapter)
+        parts.append(f"DC/DSA K = {p.gm_iterations} at 1 ipc and {gm_iterations(p, 10)} above"
+                     + (f" ({dsa_multi} for this chapter's DSA sets)" if dsa_multi != gm_iterations(p, 10) else "")
+                     + f" with {p.gm_batch_real} real images per class")
+    if methods & DM_METHODS:
+        small, large = dm_iterations(p, "mnist"), dm_iterations(p, "tinyimagenet")
+        parts.append(f"DM K = {small}" + (f" ({large} for TinyImageNet)" if large != small else "")
+                     + f" with {p.batch_real} real images per class")
+    if methods & set(CORESETS):
+        pool = "all" if p.coreset_pool is None else p.coreset_pool
+        parts.append(f"coreset features from a ConvNet trained {p.feature_epochs} epochs on {pool} images per class")
+    if "whole" in methods:
+        parts.append(f"whole-set networks trained {p.whole_epochs} epochs")
+    if any(m.startswith("ors_top") for m in raw) and plan is not None:
+        parts.append(f"{plan.ors_draws} random coresets drawn for optimal random selection, one network each")
+    return "; ".join(parts)
+
+
+def _thesis_protocol(chapter: int | None, methods=None) -> str:
+    """The thesis's protocol for the same fields, from the ``paper`` profile (nothing typed twice)."""
+    t = PROFILES["paper"]
+    methods = _methods(methods) if methods else set()
+    parts = [f"{t.num_sets} sets x {t.num_nets} networks"]
+    if methods & DM_METHODS or (not methods and chapter == 5):
+        parts.append(f"DM K={t.dm_iterations} with {t.batch_real} real images per class")
+    if methods & GM_METHODS or (not methods and chapter in (3, 4)):
+        parts.append(f"DC/DSA K={t.gm_iterations} with {t.gm_batch_real} real images per class")
+    parts.append(f"{t.eval_epochs} evaluation epochs with augmentation, {t.eval_epochs_plain} without")
+    return "; ".join(parts)
+
+
+def profile_line(runner: Runner, evaluation: str, chapter: int | None = None, methods=None) -> str:
     """The sentence every table carries: which profile and budget produced it, and how sets were evaluated.
 
-    ``chapter`` 3 or 4 adds the gradient-matching budget (K and evaluation epochs) of that chapter's runs.
+    Only the budget fields of ``methods`` (the methods of the table's rows; None = every method of
+    ``chapter``) are named: see :func:`budget_line`.
     """
     p = runner.profile
-    reduced = ("**Reduced run** (not the thesis protocol: 5 sets x 20 networks; DM K=20000 with 256 real "
-               "images per class; DC/DSA K=1000; 1000 epochs with augmentation, 300 without)"
+    reduced = (f"**Reduced run** (not the thesis protocol: {_thesis_protocol(chapter, methods)})"
                if p.reduced else "Thesis protocol")
-    budget = f"budget `{p.budget()}`"
-    plan = {3: p.chapter3, 4: p.chapter4}.get(chapter)
-    if plan is not None:
-        dsa_multi = gm_iterations(p, 10, "dsa", chapter)
-        epochs = plan.eval_epochs or f"{p.eval_epochs} with augmentation, {p.eval_epochs_plain} without"
-        budget += (f", DC/DSA K = {p.gm_iterations} at 1 ipc and {gm_iterations(p, 10)} above"
-                   + (f" ({dsa_multi} for this chapter's DSA sets)" if dsa_multi != gm_iterations(p, 10) else "")
-                   + f" with {p.gm_batch_real} real images per class, evaluation epochs {epochs}")
-    return (f"Profile `{p.name}` ({p.description}); {budget} (per-row budgets in the rows CSV). "
-            f"{reduced}. {evaluation} Std is the population std over all networks of all sets.")
+    return (f"Profile `{p.name}` ({p.description}); budget: {budget_line(p, chapter, methods)} "
+            f"(per-row budgets in the rows CSV). {reduced}. {evaluation} "
+            f"Std is the population std over all networks of all sets.")
 
 
-def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str, evaluation: str) -> str:
-    """Write a table's tidy rows (CSV), its summary (CSV + markdown); return the markdown table."""
+def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str, evaluation: str, *,
+                chapter: int, planned: listing.Planned | None = None, never: str = "") -> str:
+    """Write a table's tidy rows (CSV), its summary (CSV + markdown); return the markdown table.
+
+    The markdown lists every cell of the thesis's grid (run, or why not: ``planned(profile)`` is the
+    table's plan, ``never`` why no profile runs a cell; :func:`dc_lib.runs.listing.complete`) and
+    ends with the thesis's claims on the table, checked on its rows.
+    """
     listed = {cell for cell, _ in not_run}
     not_run = [*not_run, *((c, "data not available") for c in runner.unavailable.get(table, ()) if c not in listed)]
+    not_run = listing.complete(runner, table, chapter, summary, not_run, planned, never)
     rows = runner.rows(table)
     atomic_write(runner.out_dir / f"table_{table}_rows.csv", lambda tmp: rows.to_csv(tmp, index=False))
-    chapter = int(rows.chapter.iloc[0]) if len(rows) else None
+    summaries = {table: summary}
+    for claim in claims_of(table):
+        summaries.update({t: summarise(runner.rows(t)) for t in claim.tables if t not in summaries})
+    claims = claims_text(table, summaries)
+    methods = set(summary.method) if len(summary) else set()
     write_summary(summary, runner.out_dir, f"table_{table}", title=title,
-                  profile_line=profile_line(runner, evaluation, chapter), not_run=not_run)
-    return markdown_table(summary, not_run)
+                  profile_line=profile_line(runner, evaluation, chapter, methods), not_run=not_run, after=claims)
+    return markdown_table(summary, not_run) + (f"\n{claims}" if claims else "")

@@ -8,18 +8,17 @@ gradient distance) and A.T8 (optimal random selection).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 
 import pandas as pd
 
-from ..core.config import ARCHS
+from ..core.config import ARCHS, Profile
 from ..core.models import ACTS, NORMS
 from ..runs import tables
 from ..runs.experiments import Runner
 from ..runs.results import Cell, summarise
 
-THESIS_DATASETS = ("mnist", "fashionmnist", "svhn", "cifar10")
-THESIS_IPCS = (1, 10, 50)
 METHODS = ("random", "herding", "kcenter", "forgetting", "dc")
 EVALUATION = ("DC and coreset sets train the evaluation networks without augmentation, except on MNIST "
               "(crop/scale/rotate, thesis A.1).")
@@ -30,7 +29,10 @@ ABLATIONS = {"A.T2": ("act", ACTS), "A.T3": ("pool", ("none", "maxpool", "avgpoo
              "A.T4": ("norm", NORMS), "A.T5": ("depth", ("1", "2", "3", "4")),
              "A.T6": ("width", ("32", "64", "128", "256"))}
 ABLATION_DEFAULT = {"act": "relu", "pool": "avgpool", "norm": "instancenorm", "depth": "3", "width": "128"}
-DISTANCES_T7 = ("euclidean", "cosine")
+# A.T7's distances in the thesis's spelling: flattened squared Euclidean, flattened cosine, and DC's own
+# layer-wise cosine (the ``ours`` rows, the same experiments as Table 3.2's diagonal).
+DISTANCE_OURS = "ours_layerwise_cosine"
+DISTANCES_T7 = ("euclidean", "cosine", DISTANCE_OURS)
 TITLES = {"3.2": "Table 3.2: DC sets across architectures (MNIST, 1 ipc; C = condensing, T = evaluation)",
           "A.T2": "Table A.T2: activation in C and T", "A.T3": "Table A.T3: pooling in C and T",
           "A.T4": "Table A.T4: normalisation in C and T", "A.T5": "Table A.T5: depth of C and T",
@@ -46,13 +48,18 @@ def _cell(table: str, dataset: str, ipc: int, method: str, condense: str | None 
     return Cell(3, table, dataset, ipc, method, condense, evaluate, setting)
 
 
+def planned_3_1(profile: Profile, datasets=None, ipcs=None) -> list[Cell]:
+    """Table 3.1's cells a profile runs: the coresets and DC on its grid, and the whole-set bound
+    of each of its datasets if its plan says ``whole``."""
+    plan = profile.chapter3
+    datasets, ipcs = tuple(datasets or plan.datasets), tuple(ipcs or plan.ipcs)
+    cells = [_cell("3.1", d, i, m) for d, i in itertools.product(datasets, ipcs) for m in METHODS]
+    return cells + ([_cell("3.1", d, 0, "whole") for d in datasets] if plan.whole else [])
+
+
 def table_3_1(runner: Runner, datasets=None, ipcs=None) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
-    """Coreset baselines vs DC on the profile's grid; the rest of the thesis grid listed as not run."""
-    plan = runner.profile.chapter3
-    grid = itertools.product(tuple(datasets or plan.datasets), tuple(ipcs or plan.ipcs))
-    cells, skipped = tables.grid_cells(_cell, "3.1", grid, itertools.product(THESIS_DATASETS, THESIS_IPCS), METHODS)
-    skipped += [_cell("3.1", d, 0, "whole") for d in THESIS_DATASETS]
-    not_run = tables.run_cells(runner, cells, skipped, chapter=3)
+    """Coreset baselines vs DC on the profile's grid (the rest of the thesis grid is listed when written)."""
+    not_run = tables.run_cells(runner, planned_3_1(runner.profile, datasets, ipcs))
     return summarise(runner.rows("3.1")), not_run
 
 
@@ -62,13 +69,18 @@ def figure_3_2_sets(runner: Runner, datasets=None) -> list:
     return [runner.synset(_cell("3.1", d, 1, "dc")) for d in datasets if runner.data(d) is not None]
 
 
-def figure_3_3(runner: Runner, dataset=None, ipcs=None) -> pd.DataFrame:
-    """DC vs herding as the number of images per class grows (Figure 3.3)."""
-    plan = runner.profile.chapter3
+def planned_f3_3(profile: Profile, dataset=None, ipcs=None) -> list[Cell]:
+    """Figure 3.3's cells a profile runs: herding and DC on its first dataset at every ipc of its
+    grid and curve."""
+    plan = profile.chapter3
     dataset = dataset or plan.datasets[0]
     ipcs = tuple(ipcs or sorted(set(plan.ipcs) | set(plan.curve_ipcs)))
-    for ipc, method in itertools.product(ipcs, ("herding", "dc")):
-        runner.run(_cell("F3.3", dataset, ipc, method))
+    return [_cell("F3.3", dataset, ipc, method) for ipc, method in itertools.product(ipcs, ("herding", "dc"))]
+
+
+def figure_3_3(runner: Runner, dataset=None, ipcs=None) -> pd.DataFrame:
+    """DC vs herding as the number of images per class grows (Figure 3.3)."""
+    tables.run_cells(runner, planned_f3_3(runner.profile, dataset, ipcs))
     return summarise(runner.rows("F3.3"))
 
 
@@ -77,27 +89,54 @@ def cross_architecture(runner: Runner):
     return tables.cross_architecture(runner, table="3.2", method="dc", chapter=3)
 
 
-def ablation(runner: Runner, table: str) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
-    """One appendix ablation on MNIST, 1 ipc: A.T2-T6 (C x T grid of one ConvNet option) or A.T7.
+def planned_ablation(profile: Profile, table: str) -> list[Cell]:
+    """The cells of an appendix ablation (A.T2-T6: C x T grid of one ConvNet option; A.T7: distance
+    x architecture, C = T) a profile runs, on MNIST at 1 ipc.
 
-    A profile with ``ablate_condensing=False`` runs only the rows whose condensing network is
-    the default (no new condensation); the others are listed as not run.
+    A profile with ``ablate_condensing=False`` runs only the cells that need no new condensation:
+    A.T2-T6's with the default condensing ConvNet (Table 3.1's set), A.T7's with DC's own distance
+    on a condensing network of Table 3.2 (its sets).
     """
-    plan = runner.profile.chapter3
+    plan = profile.chapter3
+    if table not in plan.ablations:
+        return []
     if table == "A.T7":
-        grid = [_cell(table, "mnist", 1, "dc", arch, arch, f"distance={d}")
+        return [c for c in ablation_cells(table) if c.condense_arch in plan.cross_arch[0]
+                and (plan.ablate_condensing or c.setting == f"distance={DISTANCE_OURS}")]
+    key, _ = ABLATIONS[table]
+    return [c for c in ablation_cells(table)
+            if plan.ablate_condensing or f"{key}_c={ABLATION_DEFAULT[key]};" in c.setting]
+
+
+def ablation_cells(table: str) -> list[Cell]:
+    """Every cell of an appendix ablation, in the thesis's spelling of its settings."""
+    if table == "A.T7":
+        return [_cell(table, "mnist", 1, "dc", arch, arch, f"distance={d}")
                 for d, arch in itertools.product(DISTANCES_T7, ARCHS)]
-        runnable = [c for c in grid if plan.ablate_condensing and c.condense_arch in plan.cross_arch[0]]
-    elif table in ABLATIONS:
+    if table in ABLATIONS:
         key, values = ABLATIONS[table]
-        grid = [_cell(table, "mnist", 1, "dc", setting=f"{key}_c={c};{key}_t={t}")
+        return [_cell(table, "mnist", 1, "dc", setting=f"{key}_c={c};{key}_t={t}")
                 for c, t in itertools.product(values, values)]
-        runnable = [c for c in grid if plan.ablate_condensing or f"{key}_c={ABLATION_DEFAULT[key]};" in c.setting]
-    else:
-        raise ValueError(f"Unknown ablation table {table!r}; valid: {', '.join([*ABLATIONS, 'A.T7'])}")
-    skipped = [c for c in grid if c not in runnable]
-    not_run = tables.run_cells(runner, runnable, skipped, chapter=3)
+    raise ValueError(f"Unknown ablation table {table!r}; valid: {', '.join([*ABLATIONS, 'A.T7'])}")
+
+
+def ablation(runner: Runner, table: str) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """One appendix ablation on MNIST, 1 ipc (see :func:`planned_ablation` for which cells run)."""
+    ablation_cells(table)  # an unknown table fails here, whatever the plan
+    not_run = tables.run_cells(runner, planned_ablation(runner.profile, table))
     return summarise(runner.rows(table)), not_run
+
+
+def planned_a_t8(profile: Profile) -> list[Cell]:
+    """Table A.T8's rows a profile produces: DC, and the mean of the best 10 / 100 (fewer than the
+    draws) and of all draws (``ors_top1000``) of random coresets, at its ``ors_ipcs``."""
+    plan = profile.chapter3
+    if not plan.ors_draws:
+        return []
+    tops = [k for k in ORS_TOP if k < plan.ors_draws] + [1000]
+    grid = list(itertools.product(plan.datasets, plan.ors_ipcs))
+    return ([_cell("A.T8", d, i, "dc") for d, i in grid]
+            + [_cell("A.T8", d, i, f"ors_top{k}", "none", setting=f"ors={plan.ors_draws}") for d, i in grid for k in tops])
 
 
 def optimal_random_selection(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
@@ -108,15 +147,15 @@ def optimal_random_selection(runner: Runner) -> tuple[pd.DataFrame, list[tuple[C
     ``ors_top1000`` is the mean over all draws (all 1000 in the thesis).
     """
     plan, p = runner.profile.chapter3, runner.profile
+    if not plan.ors_draws:
+        return pd.DataFrame(), []
     cells = [_cell("A.T8", d, i, m, setting=f"ors={plan.ors_draws}" if m == "random" else "")
              for d, i in itertools.product(plan.datasets, plan.ors_ipcs) for m in ("random", "dc")]
-    if not plan.ors_draws:
-        return pd.DataFrame(), [(c, f"not run in this profile (`{tables.paper_command(3)}`)") for c in cells]
     draws = Runner(dataclasses.replace(p, num_sets=plan.ors_draws, baseline_draws=None, num_nets=1), runner.out_dir,
                    data_root=runner.data_root, device=str(runner.device), seed=runner.seed)
     draws._data = runner._data
-    not_run = tables.run_cells(runner, [c for c in cells if c.method == "dc"], [], chapter=3)
-    not_run += tables.run_cells(draws, [c for c in cells if c.method == "random"], [], chapter=3)
+    not_run = tables.run_cells(runner, [c for c in cells if c.method == "dc"])
+    not_run += tables.run_cells(draws, [c for c in cells if c.method == "random"])
     rows = runner.rows("A.T8")
     return summarise(pd.concat([rows[rows.method != "random"], ors_rows(rows[rows.method == "random"])])), not_run
 
@@ -132,5 +171,18 @@ def ors_rows(draws: pd.DataFrame, tops=ORS_TOP) -> pd.DataFrame:
     return pd.concat(out) if out else draws
 
 
+# Each table's plan: the cells (rows of its summary) a profile's run produces. Writing a table names
+# the profiles that run a cell from these, and the committed-artefact tests check the names.
+PLANNED = {"3.1": planned_3_1, "F3.3": planned_f3_3,
+           "3.2": lambda profile: tables.cross_architecture_cells(profile, "3.2", "dc", 3),
+           **{t: functools.partial(planned_ablation, table=t) for t in (*ABLATIONS, "A.T7")},
+           "A.T8": planned_a_t8}
+# Why no profile runs some cells of a table.
+NEVER = {"F3.3": "this figure runs on the plan's first dataset; Table 3.1 holds the others at its ipcs"}
+
+
 def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str) -> str:
-    return tables.write_table(runner, table, summary, not_run, title, EVALUATION)
+    """Write a chapter 3 table (rows CSV, summary CSV, markdown with every thesis cell and the
+    thesis's claims on it); return the markdown."""
+    return tables.write_table(runner, table, summary, not_run, title, EVALUATION, chapter=3,
+                              planned=PLANNED.get(table), never=NEVER.get(table, ""))

@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 
 from ..core.augment import OPS
+from ..core.config import Profile
 from ..core.files import atomic_write
 from ..core.models import get_network
 from ..core.seeding import derive_seed, make_generator, seed_everything
@@ -17,15 +18,12 @@ from ..runs import tables
 from ..runs.experiments import Runner
 from ..runs.results import Cell, summarise
 
-THESIS_DATASETS = ("mnist", "fashionmnist", "svhn", "cifar10")
-THESIS_IPCS = (1, 10, 50)
 # The thesis copies random, herding, forgetting and DC from chapter 3; so do we when chapter 3's
 # results of the same profile exist (the notebook's Runner has ``reuse_from``), else they run here.
 METHODS = ("random", "herding", "forgetting", "dc", "dsa")
 # Table 4.2 (CIFAR100, 1 and 10 ipc). Its LD row (learned distillation, AlexNet) is a baseline
-# that this companion does not implement; it is listed as such.
+# that this companion does not implement; it is listed as such (dc_lib.runs.listing).
 CIFAR100_METHODS = ("random", "herding", "dc", "dsa")
-CIFAR100_IPCS = (1, 10)
 # Table 4.4: where the augmentation goes, in the thesis's own spelling (A_w = Siamese).
 SCHEMES = {"ours": ("dsa", "condense_real=A_w;condense_syn=A_w;test_syn=A"),
            "A": ("dc", "condense_real=none;condense_syn=none;test_syn=none"),
@@ -53,13 +51,29 @@ def _cell(table: str, dataset: str, ipc: int, method: str, setting: str = "") ->
     return Cell(4, table, dataset, ipc, method, condense, "convnet", setting)
 
 
+def planned_4_1(profile: Profile, datasets=None, ipcs=None) -> list[Cell]:
+    """Table 4.1's cells a profile runs: the coresets, DC and DSA on its grid (the whole-set row is
+    Table 3.1's, as in the thesis)."""
+    plan = profile.chapter4
+    grid = itertools.product(tuple(datasets or plan.datasets), tuple(ipcs or plan.ipcs))
+    return [_cell("4.1", d, i, m) for d, i in grid for m in METHODS]
+
+
 def table_4_1(runner: Runner, datasets=None, ipcs=None) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
     """DSA next to random selection and DC on the profile's grid."""
-    plan = runner.profile.chapter4
-    grid = itertools.product(tuple(datasets or plan.datasets), tuple(ipcs or plan.ipcs))
-    cells, skipped = tables.grid_cells(_cell, "4.1", grid, itertools.product(THESIS_DATASETS, THESIS_IPCS), METHODS)
-    not_run = tables.run_cells(runner, cells, skipped, chapter=4)
+    not_run = tables.run_cells(runner, planned_4_1(runner.profile, datasets, ipcs))
     return summarise(runner.rows("4.1")), not_run
+
+
+def planned_same_evaluation(profile: Profile) -> list[Cell]:
+    """The check beside Table 4.1 (see :func:`table_same_evaluation`): its plan's datasets and ipcs."""
+    plan = profile.chapter4.same_evaluation
+    if plan is None:
+        return []
+    datasets, ipcs = plan
+    return [_cell(SAME_EVALUATION_TABLE, d, ipc, method, f"eval_aug={aug}")
+            for d, ipc, method, aug in itertools.product(datasets, ipcs, SAME_EVALUATION_METHODS,
+                                                        SAME_EVALUATION_AUGS)]
 
 
 def table_same_evaluation(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
@@ -72,29 +86,24 @@ def table_same_evaluation(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell
     profile's ``same_evaluation`` = (datasets, ipcs) says where; rows of Table 4.1 that already
     used a protocol are shared, not rerun.
     """
-    plan = runner.profile.chapter4.same_evaluation
-    if plan is None:
+    cells = planned_same_evaluation(runner.profile)
+    if not cells:
         return pd.DataFrame(), []
-    datasets, ipcs = plan
-    cells = [_cell(SAME_EVALUATION_TABLE, d, ipc, method, f"eval_aug={aug}")
-             for d, ipc, method, aug in itertools.product(datasets, ipcs, SAME_EVALUATION_METHODS,
-                                                         SAME_EVALUATION_AUGS)]
-    not_run = tables.run_cells(runner, cells, [], chapter=4)
+    not_run = tables.run_cells(runner, cells)
     return summarise(runner.rows(SAME_EVALUATION_TABLE)), not_run
 
 
+def planned_4_2(profile: Profile) -> list[Cell]:
+    """Table 4.2's cells a profile runs: random, herding, DC and DSA on CIFAR100 at its
+    ``cifar100_ipcs`` (thesis 1 and 10), and the whole-set bound when it runs any."""
+    ipcs = profile.chapter4.cifar100_ipcs
+    cells = [_cell("4.2", "cifar100", ipc, method) for ipc, method in itertools.product(ipcs, CIFAR100_METHODS)]
+    return cells + ([Cell(4, "4.2", "cifar100", 0, "whole", "none", "convnet", "")] if ipcs else [])
+
+
 def table_4_2(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
-    """DSA on CIFAR100 (Table 4.2): random, herding, DC and DSA at the profile's ``cifar100_ipcs``
-    (thesis 1 and 10) and the whole-set bound; cells outside the profile are listed as not run."""
-    ipcs = runner.profile.chapter4.cifar100_ipcs
-    cells, skipped = [], []
-    for ipc, method in itertools.product(CIFAR100_IPCS, CIFAR100_METHODS):
-        (cells if ipc in ipcs else skipped).append(_cell("4.2", "cifar100", ipc, method))
-    whole = Cell(4, "4.2", "cifar100", 0, "whole", "none", "convnet", "")
-    (cells if ipcs else skipped).append(whole)
-    not_run = tables.run_cells(runner, cells, skipped, chapter=4)
-    not_run += [(Cell(4, "4.2", "cifar100", ipc, "ld", "alexnet", "alexnet", ""),
-                 "not implemented (learned distillation baseline)") for ipc in CIFAR100_IPCS]
+    """DSA on CIFAR100 (Table 4.2): the cells of :func:`planned_4_2`."""
+    not_run = tables.run_cells(runner, planned_4_2(runner.profile))
     return summarise(runner.rows("4.2")), not_run
 
 
@@ -103,38 +112,37 @@ def table_4_3(runner: Runner):
     return tables.cross_architecture(runner, table="4.3", method="dsa", chapter=4)
 
 
-def table_4_4(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
-    """Siamese vs independent vs no augmentation, in condensation and evaluation (Table 4.4).
+def planned_4_4(profile: Profile) -> list[Cell]:
+    """Table 4.4's cells a profile runs: its ``schemes`` = (dataset, ipc, schemes, ops); the thesis
+    runs CIFAR10 at 10 ipc, all seven schemes x crop/flip/scale/rotate."""
+    if profile.chapter4.schemes is None:
+        return []
+    dataset, ipc, schemes, ops = profile.chapter4.schemes
+    return [_cell("4.4", dataset, ipc, SCHEMES[scheme][0], f"scheme={scheme};{SCHEMES[scheme][1]};aug={op}")
+            for scheme, op in itertools.product(SCHEMES, SCHEME_OPS) if scheme in schemes and op in ops]
 
-    The thesis runs CIFAR10 at 10 ipc; a profile's ``schemes`` = (dataset, ipc, schemes, ops)
-    says what it runs, and the thesis grid's other cells are listed as not run.
-    """
-    dataset, ipc, schemes, ops = runner.profile.chapter4.schemes or ("cifar10", 10, (), ())
-    cells, skipped = [], []
-    for scheme, op in itertools.product(SCHEMES, SCHEME_OPS):
-        method, labels = SCHEMES[scheme]
-        run = scheme in schemes and op in ops
-        cell = _cell("4.4", dataset if run else "cifar10", ipc if run else 10, method,
-                     f"scheme={scheme};{labels};aug={op}")
-        (cells if run else skipped).append(cell)
-    not_run = tables.run_cells(runner, cells, skipped, chapter=4)
+
+def table_4_4(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """Siamese vs independent vs no augmentation, in condensation and evaluation (Table 4.4)."""
+    not_run = tables.run_cells(runner, planned_4_4(runner.profile))
     return summarise(runner.rows("4.4")), not_run
 
 
-def table_4_5(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
-    """DSA with each transformation alone (Table 4.5); flip is left out on digits, as in the thesis.
+def planned_4_5(profile: Profile) -> list[Cell]:
+    """Table 4.5's cells a profile runs: DSA with each of its ``per_op`` (an op alone, ``none`` or
+    the ``combination``) at ``per_op_ipc`` on its datasets; flip is left out on digits, as in the thesis."""
+    plan = profile.chapter4
+    return [_cell("4.5", dataset, plan.per_op_ipc, "dsa", f"aug={op}")
+            for dataset, op in itertools.product(plan.datasets, PER_OP)
+            if op in plan.per_op and not (op == "flip" and dataset in ("mnist", "svhn"))]
 
-    The profile's ``per_op`` lists the transformations it runs (at ``per_op_ipc``, thesis 10);
+
+def table_4_5(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """DSA with each transformation alone (Table 4.5).
+
     ``combination`` is Table 4.1's DSA, ``none`` is DSA's loop without any augmentation.
     """
-    plan = runner.profile.chapter4
-    cells, skipped = [], []
-    for dataset, op in itertools.product(plan.datasets, PER_OP):
-        if op == "flip" and dataset in ("mnist", "svhn"):
-            continue
-        cell = _cell("4.5", dataset, plan.per_op_ipc, "dsa", f"aug={op}")
-        (cells if op in plan.per_op else skipped).append(cell)
-    not_run = tables.run_cells(runner, cells, skipped, chapter=4)
+    not_run = tables.run_cells(runner, planned_4_5(runner.profile))
     return summarise(runner.rows("4.5")), not_run
 
 
@@ -218,6 +226,16 @@ def figure_4_6(runner: Runner, snapshots: int = 6) -> tuple[dict[str, torch.Tens
     return out, keep
 
 
+# Each table's plan: the cells (rows of its summary) a profile's run produces. Writing a table names
+# the profiles that run a cell from these, and the committed-artefact tests check the names.
+PLANNED = {"4.1": planned_4_1, SAME_EVALUATION_TABLE: planned_same_evaluation, "4.2": planned_4_2,
+           "4.3": lambda profile: tables.cross_architecture_cells(profile, "4.3", "dsa", 4),
+           "4.4": planned_4_4, "4.5": planned_4_5}
+
+
 def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str) -> str:
+    """Write a chapter 4 table (rows CSV, summary CSV, markdown with every thesis cell and the
+    thesis's claims on it); return the markdown."""
     evaluation = (SAME_EVALUATION if table == SAME_EVALUATION_TABLE else EVALUATION)
-    return tables.write_table(runner, table, summary, not_run, title, evaluation)
+    return tables.write_table(runner, table, summary, not_run, title, evaluation, chapter=4,
+                              planned=PLANNED.get(table))

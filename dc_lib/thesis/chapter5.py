@@ -1,8 +1,8 @@
 """Chapter 5's experiments as cells: which to run in a profile, and their summaries.
 
-Each ``table_*`` function builds the thesis table's cells, runs those the
-profile covers (skipping rows already recorded), and returns the summary
-beside the thesis numbers plus the cells it did not run and why.
+Each ``table_*`` function runs the cells its profile plans (``planned_*``; rows already
+recorded are skipped) and returns the summary beside the thesis numbers plus the cells it ran
+but could not finish, with why; writing the table lists the thesis's other cells.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import itertools
 
 import pandas as pd
 
+from ..core.config import Profile
 from ..runs import tables
 from ..runs.experiments import Runner
 from ..runs.results import Cell, summarise
+
 
 def _arch(dataset: str, bn: bool = False) -> str:
     arch = "convnet_d4" if dataset == "tinyimagenet" else "convnet"
@@ -26,52 +28,58 @@ def _cell(table: str, dataset: str, ipc: int, method: str, bn: bool = False, set
     return Cell(5, table, dataset, ipc, method, condense, arch, setting)
 
 
-def _run_all(runner: Runner, cells: list[Cell], skipped: list[Cell]) -> list[tuple[Cell, str]]:
-    return tables.run_cells(runner, cells, skipped, chapter=5)
+def planned_5_1(profile: Profile, datasets=None, ipcs=None) -> list[Cell]:
+    """Table 5.1's cells a profile runs: random selection and DM (and pixel MMD if its plan says
+    ``mmd``) on its grid, and the whole-set bound of its datasets if it says ``whole``.
+
+    The thesis's other methods of Table 5.1 (herding, forgetting, DC, DSA) are its chapters 3 and
+    4's numbers, evaluated their way; the table lists them from those chapters' rows when the
+    runner reuses them (``Runner(reuse_from=...)``), never as chapter 5 rows.
+    """
+    plan = profile.chapter5
+    datasets, ipcs = tuple(datasets or plan.table_5_1[0]), tuple(ipcs or plan.table_5_1[1])
+    methods = ("random", "dm") + (("mmd",) if plan.mmd else ())
+    cells = [_cell("5.1", d, i, m) for d, i in itertools.product(datasets, ipcs) for m in methods]
+    return cells + ([_cell("5.1", d, 0, "whole") for d in datasets] if plan.whole else [])
 
 
 def table_5_1(runner: Runner, datasets=None, ipcs=None) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
-    """DM and random selection (and the whole-set bound) for Table 5.1.
-
-    ``datasets``/``ipcs`` default to the profile's plan; the thesis's other cells
-    are listed as not run.
-    """
-    plan = runner.profile.chapter5
-    datasets = tuple(datasets or plan.table_5_1[0])
-    ipcs = tuple(ipcs or plan.table_5_1[1])
-    thesis_grid = list(itertools.product(("mnist", "cifar10", "cifar100", "tinyimagenet"), (1, 10, 50)))
-    grid = list(itertools.product(datasets, ipcs))
-    methods = ("random", "dm") + (("mmd",) if plan.mmd else ())
-    cells = [_cell("5.1", d, i, m) for d, i in grid for m in methods]
-    whole = [_cell("5.1", d, 0, "whole") for d in dict.fromkeys(datasets + ("mnist", "cifar10", "cifar100",
-                                                                             "tinyimagenet"))]
-    run_whole = [c for c in whole if plan.whole and c.dataset in datasets]
-    skipped = [_cell("5.1", d, i, m) for d, i in thesis_grid if (d, i) not in grid for m in ("random", "dm")]
-    skipped += [c for c in whole if c not in run_whole]
-    not_run = _run_all(runner, cells + run_whole, skipped)
+    """DM and random selection (and the whole-set bound) for Table 5.1: the cells of :func:`planned_5_1`
+    (``datasets``/``ipcs`` default to the profile's plan)."""
+    not_run = tables.run_cells(runner, planned_5_1(runner.profile, datasets, ipcs))
     return summarise(runner.rows("5.1")), not_run
 
 
+def _norm_cell(dataset: str, ipc: int, method: str, bn: bool) -> Cell:
+    return _cell("5.2", dataset, ipc, method, bn, f"norm={'batchnorm' if bn else 'instancenorm'}")
+
+
+def planned_5_2(profile: Profile, pairs=None) -> list[Cell]:
+    """Table 5.2's cells a profile runs: DM with instance and with batch norm at its (dataset, ipc) pairs."""
+    pairs = tuple(pairs or profile.chapter5.table_5_2)
+    return [_norm_cell(d, i, "dm", bn) for d, i in pairs for bn in (False, True)]
+
+
 def table_5_2(runner: Runner, pairs=None) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
-    """DM with instance norm vs batch norm (BN statistics from the synthetic images of all classes)."""
-    pairs = tuple(pairs or runner.profile.chapter5.table_5_2)
-    thesis_pairs = (("cifar10", 50), ("cifar100", 50), ("tinyimagenet", 50))
-    cells = [_cell("5.2", d, i, "dm", bn, f"norm={'batchnorm' if bn else 'instancenorm'}")
-             for d, i in pairs for bn in (False, True)]
-    skipped = [_cell("5.2", d, i, "dm", bn, f"norm={'batchnorm' if bn else 'instancenorm'}")
-               for d, i in thesis_pairs if (d, i) not in pairs for bn in (False, True)]
-    not_run = _run_all(runner, cells, skipped)
-    not_run += [(_cell("5.2", d, i, "dsa", bn, f"norm={'batchnorm' if bn else 'instancenorm'}"),
-                 "DSA rows come with the chapter 4 notebook") for d, i in thesis_pairs[:2] for bn in (False, True)]
+    """DM with instance norm vs batch norm (BN statistics from the synthetic images of all classes).
+
+    The thesis's DSA rows are chapter 4's DSA (instance norm) and a batch-norm DSA of the authors'
+    code; neither is a chapter 5 run (the table lists them with where they are).
+    """
+    not_run = tables.run_cells(runner, planned_5_2(runner.profile, pairs))
     return summarise(runner.rows("5.2")), not_run
+
+
+def planned_f5_5(profile: Profile, dataset=None, ipcs=None) -> list[Cell]:
+    """Figure 5.5's cells a profile runs: random and DM at its ``figure_5_5`` sizes."""
+    plan_dataset, plan_ipcs = profile.chapter5.figure_5_5
+    dataset, ipcs = dataset or plan_dataset, tuple(ipcs or plan_ipcs)
+    return [_cell("F5.5", dataset, ipc, method) for ipc, method in itertools.product(ipcs, ("random", "dm"))]
 
 
 def figure_5_5(runner: Runner, dataset=None, ipcs=None) -> pd.DataFrame:
     """DM vs random as the set grows (Figure 5.5); returns the summary per (method, ipc)."""
-    plan_dataset, plan_ipcs = runner.profile.chapter5.figure_5_5
-    dataset, ipcs = dataset or plan_dataset, tuple(ipcs or plan_ipcs)
-    for ipc, method in itertools.product(ipcs, ("random", "dm")):
-        runner.run(_cell("F5.5", dataset, ipc, method))
+    tables.run_cells(runner, planned_f5_5(runner.profile, dataset, ipcs))
     return summarise(runner.rows("F5.5"))
 
 
@@ -86,6 +94,17 @@ EVALUATION = ("Every set (DM and random alike) is evaluated with DSA augmentatio
               "networks, as in the authors' DM code.")
 
 
+# Each table's plan: the cells (rows of its summary) a profile's run produces. Writing a table names
+# the profiles that run a cell from these, and the committed-artefact tests check the names.
+PLANNED = {"5.1": planned_5_1, "5.2": planned_5_2, "F5.5": planned_f5_5}
+# Why no profile runs some cells of a table.
+NEVER = {"5.1": "chapter 5 runs random selection, DM and the whole set; the thesis's other methods come from "
+                "chapters 3 and 4, which do not run this dataset and ipc",
+         "5.2": "DSA with a batch-norm ConvNet is not among chapter 4's runs"}
+
+
 def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str) -> str:
-    """Write a chapter 5 table (rows CSV, summary CSV, markdown); return the markdown table."""
-    return tables.write_table(runner, table, summary, not_run, title, EVALUATION)
+    """Write a chapter 5 table (rows CSV, summary CSV, markdown with every thesis cell and the
+    thesis's claims on it); return the markdown."""
+    return tables.write_table(runner, table, summary, not_run, title, EVALUATION, chapter=5,
+                              planned=PLANNED.get(table), never=NEVER.get(table, ""))

@@ -1,0 +1,188 @@
+"""The thesis's ordering claims, as data, checked on a table's rows.
+
+A claim says that some cells of a table beat others: DC beats every coreset (Table 3.1), DM beats
+random selection (Table 5.1). It is checked per group of cells (per dataset and ipc, say) on the
+summary a table prints: it holds in a group when the lowest mean of the ``better`` cells is above
+(or, for a claim that allows ties, not below) the highest mean of the cells it is compared with.
+Each verdict comes with its evidence from the rows: the two means and stds, whether their ±1 std
+ranges overlap, how many networks, and where the two rows' budgets differ (a known difference of
+protocol, stated, never a guessed cause); and with the same comparison on the thesis's numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .results import table_name
+
+CORESETS_3_1 = ("random", "herding", "kcenter", "forgetting")
+CORESETS_4_1 = ("random", "herding", "forgetting")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One ordering claim of the thesis.
+
+    Attributes:
+        table: the table under which it is printed (and whose rows hold the ``better`` cells).
+        says: the claim, in words.
+        source: where the thesis makes it (experiments.csv's "what it shows", a section).
+        better: the cells claimed higher, as column -> value (or tuple of values) of the summary.
+        than: the cells they are compared with; None = every other cell of the group.
+        per: the summary columns that form a group; the claim is checked in each.
+        than_table: the table holding the ``than`` cells, when it is not ``table``.
+        ties: the claim allows equality (``>=``).
+    """
+
+    table: str
+    says: str
+    source: str
+    better: dict
+    than: dict | None = None
+    per: tuple[str, ...] = ("dataset", "ipc")
+    than_table: str | None = None
+    ties: bool = False
+    tables: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "tables", tuple(dict.fromkeys((self.table, self.than_table or self.table))))
+
+
+CLAIMS = (
+    Claim("3.1", "DC beats every coreset method (random, herding, k-center, forgetting)",
+          'experiments.csv, Table 3.1: "Gradient matching beats every coreset selector on 4 datasets"',
+          better={"method": "dc"}, than={"method": CORESETS_3_1}),
+    Claim("F3.3", "DC beats herding at every number of images per class",
+          'experiments.csv, Figure 3.3: "DC > herding everywhere"',
+          better={"method": "dc"}, than={"method": "herding"}),
+    Claim("3.2", "The ConvNet-condensed set trains every evaluation network well: each beats ConvNet trained "
+                 "on random real images (Table 3.1's random row, the same chapter's protocol)",
+          'experiments.csv, Table 3.2: "Sets learned on one architecture train other architectures well '
+          '(except MLP-learned sets)"',
+          better={"method": "dc", "condense_arch": "convnet"}, than={"method": "random"}, than_table="3.1"),
+    Claim("A.T8", "DC beats the best 10 random coresets (optimal random selection, top 10)",
+          'experiments.csv, Table A.T8: "Even the best 10 of 1000 random coresets, and cGAN images, are far below DC"',
+          better={"method": "dc"}, than={"method": "ors_top10"}),
+    Claim("4.1", "DSA beats DC", 'experiments.csv, Table 4.1: "DSA improves on DC, most at 10 and 50 ipc"',
+          better={"method": "dsa"}, than={"method": "dc"}),
+    Claim("4.1", "Both synthetic sets (DC and DSA) beat every coreset (random, herding, forgetting)",
+          "Table 4.1, synthesis vs coreset methods (hyperparameters.md 2.3)",
+          better={"method": ("dc", "dsa")}, than={"method": CORESETS_4_1}),
+    Claim("4.2", "DSA beats DC on CIFAR100", 'experiments.csv, Table 4.2: "DSA 13.9/32.3 vs DC 12.8/25.2"',
+          better={"method": "dsa"}, than={"method": "dc"}),
+    Claim("4.3", "ResNet-18 is the best evaluation network of every DSA set",
+          'experiments.csv, Table 4.3: "Convolutional C-archs transfer; ResNet is the best classifier"',
+          better={"eval_arch": "resnet18"}, per=("dataset", "ipc", "condense_arch")),
+    Claim("4.5", "The combination of transformations beats every single one (and none)",
+          'experiments.csv, Table 4.5: "the random-one-of-all combination is best everywhere"',
+          better={"setting": "aug=combination"}),
+    Claim("5.1", "DM beats random real images", "Table 5.1: DM above random selection in every cell of the thesis",
+          better={"method": "dm"}, than={"method": "random"}),
+    Claim("5.2", "Batch norm lifts DM: BN at least as good as instance norm",
+          'experiments.csv, Table 5.2: "BN (stats from synthetic data of all classes) lifts DM to 65.2/48.0/28.2"',
+          better={"method": "dm", "setting": "norm=batchnorm"}, than={"method": "dm", "setting": "norm=instancenorm"},
+          ties=True),
+    Claim("F5.5", "DM beats random real images at every set size",
+          'experiments.csv, Figure 5.5: "DM above random at all sizes (67.0..80.8); gap narrows with size"',
+          better={"method": "dm"}, than={"method": "random"}),
+)
+
+
+def claims_of(table: str) -> list[Claim]:
+    return [c for c in CLAIMS if c.table == table]
+
+
+def _select(df: pd.DataFrame, selector: dict) -> pd.Series:
+    keep = pd.Series(True, index=df.index)
+    for column, value in selector.items():
+        keep &= df[column].isin(value if isinstance(value, tuple) else (value,))
+    return keep
+
+
+def _budget(budget: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in str(budget).split(";") if "=" in part)
+
+
+def _budget_difference(a: pd.Series, b: pd.Series) -> str:
+    """Where the budgets of two rows differ, among the fields both record."""
+    ba, bb = _budget(a.budget), _budget(b.budget)
+    diff = [f"{k} ({ba[k]} vs {bb[k]})" for k in ba if k in bb and ba[k] != bb[k]]
+    return "budgets differ in " + ", ".join(diff) if diff else "the budget fields both rows record are equal"
+
+
+def _name(row: pd.Series, varying: list[str], claim: Claim) -> str:
+    """A row named by what sets it apart in the comparison (method, networks, setting, table)."""
+    parts = [row.method]
+    parts += [f"C={row.condense_arch}"] if "condense_arch" in varying else []
+    parts += [f"T={row.eval_arch}"] if "eval_arch" in varying else []
+    parts += [row.setting] if "setting" in varying and row.setting else []
+    if claim.than_table and row.table != claim.table:
+        parts.append(f"({table_name(row.table)})")
+    return " ".join(parts)
+
+
+def _group_label(claim: Claim, keys: tuple) -> str:
+    words = []
+    for column, value in zip(claim.per, keys):
+        words.append(f"{value} ipc" if column == "ipc" else f"C = {value}" if column == "condense_arch" else str(value))
+    return ", ".join(words)
+
+
+def _overlap(a: pd.Series, b: pd.Series) -> str:
+    apart = a["mean"] - a["std"] > b["mean"] + b["std"] or b["mean"] - b["std"] > a["mean"] + a["std"]
+    gap = a["mean"] - b["mean"]
+    n = f"{a.n} and {b.n} networks" if a.n != b.n else f"{a.n} networks each"
+    return (f"the ±1 std ranges do not overlap ({n})" if apart
+            else f"the gap, {gap:+.1f}, is within the ±1 std ranges, which overlap ({n})")
+
+
+def _pm(mean: float, std: float) -> str:
+    return f"{mean:.1f} ± {std:.1f}"
+
+
+def _thesis_verdict(claim: Claim, a: pd.DataFrame, b: pd.DataFrame) -> str:
+    if a.thesis_mean.isna().any() or b.thesis_mean.isna().any():
+        return "The thesis prints no number for some of these cells"
+    low, high = a.thesis_mean.min(), b.thesis_mean.max()
+    holds = low >= high if claim.ties else low > high
+    return f"Thesis: {low:.1f} vs {high:.1f}, {'holds' if holds else 'does not hold'}"
+
+
+def check(claim: Claim, summaries: dict[str, pd.DataFrame]) -> list[str]:
+    """One line per group where both sides have rows: the verdict at this budget and its evidence."""
+    rows = summaries.get(claim.table, pd.DataFrame())
+    others = summaries.get(claim.than_table or claim.table, pd.DataFrame())
+    if not len(rows) or not len(others):
+        return ["- not checked: the cells it compares were not run in this profile"]
+    better = rows[_select(rows, claim.better)]
+    lines = []
+    for keys, a in better.groupby(list(claim.per), sort=False):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        group = others[_select(others, dict(zip(claim.per, keys)))]
+        b = group[_select(group, claim.than)] if claim.than is not None else group.drop(a.index, errors="ignore")
+        if not len(b):
+            continue
+        low, high = a.loc[a["mean"].idxmin()], b.loc[b["mean"].idxmax()]
+        holds = low["mean"] >= high["mean"] if claim.ties else low["mean"] > high["mean"]
+        both = pd.concat([a, b])
+        # Name rows by what tells them apart; a selection's "none" condensing network is no difference.
+        varying = [c for c in ("condense_arch", "eval_arch", "setting")
+                   if both.loc[both[c] != "none", c].nunique() > 1 or (c != "condense_arch" and both[c].nunique() > 1)]
+        side_a = _name(low, varying, claim) if len(a) == 1 else f"the lowest of them, {_name(low, varying, claim)}"
+        side_b = (_name(high, varying, claim) if len(b) == 1
+                  else f"the best of {', '.join(_name(r, varying, claim) for _, r in b.iterrows())}: "
+                       f"{_name(high, varying, claim)}")
+        lines.append(f"- {_group_label(claim, keys)}: **{'holds' if holds else 'does not hold'}** at this budget: "
+                     f"{side_a} {_pm(low['mean'], low['std'])} vs {side_b} {_pm(high['mean'], high['std'])}; "
+                     f"{_overlap(low, high)}; {_budget_difference(low, high)}. {_thesis_verdict(claim, a, b)}.")
+    return lines or ["- not checked: no group has both sides run in this profile"]
+
+
+def claims_text(table: str, summaries: dict[str, pd.DataFrame]) -> str:
+    """The claims printed under ``table``: each with its source, then one verdict per group ("" if none)."""
+    blocks = [f"**{c.says}** ({c.source}):\n\n" + "\n".join(check(c, summaries)) for c in claims_of(table)]
+    if not blocks:
+        return ""
+    return "### The thesis's claims, checked on these rows\n\n" + "\n\n".join(blocks) + "\n"
