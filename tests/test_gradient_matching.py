@@ -151,3 +151,10 @@ def test_micro_batches_are_skipped_for_batchnorm_condensing_networks(tiny_real):
     plain = condense_gm(tiny_real, 2, config, seed=4, progress=False, speed=Speed(real_chunk=None, micro_batch=None))
     fast = condense_gm(tiny_real, 2, config, seed=4, progress=False, speed=Speed(real_chunk=None, micro_batch=3))
     assert torch.equal(fast.images, plain.images)
+
+
+def test_on_match_sees_every_match_of_every_outer_iteration(tiny_real):
+    seen = []
+    condense_gm(tiny_real, 1, small(iterations=2), progress=False,
+                on_match=lambda k, t, net, images: seen.append((k, t, tuple(images.shape))))
+    assert seen == [(k, t, (10, 1, 28, 28)) for k in (1, 2) for t in (0, 1)]

@@ -5,8 +5,10 @@ The architectures follow the conventions of the authors' public code
 
 * ``ConvNet``: the default condensation backbone, ``depth`` blocks of
   [3x3 conv -> norm -> act -> 2x2 pool] and a linear classifier.
-* ``MLP``, ``LeNet``, ``AlexNet``, ``VGG11`` and ``ResNet18`` (plus the
-  ``_ap`` ResNet variant) for cross-architecture evaluation.
+* ``MLP``, ``LeNet``, ``AlexNet``, ``VGG11`` and ``ResNet18`` for
+  cross-architecture evaluation, plus the ``_ap`` ResNet variant used to
+  condense (average-pooling downsampling, classifier on the unpooled
+  final map; parameter for parameter the authors' ``ResNet18_AP``).
 
 "Instance norm" is implemented as ``nn.GroupNorm(C, C, affine=True)`` (one
 group per channel), exactly as the authors do, so it has learnable affine
@@ -396,11 +398,22 @@ class ResNet18(nn.Module):
     """ResNet-18 for small images (3x3 stem, stride 1, no max-pool).
 
     Stages of [2, 2, 2, 2] basic blocks with 64/128/256/512 planes and
-    strides 1/2/2/2, global average pooling and ``Linear(512, num_classes)``.
-    ``norm`` is ``"instancenorm"`` (default) or ``"batchnorm"``;
-    ``avg_pool_downsample=True`` gives the "_ap" variant (see :class:`BasicBlock`).
+    strides 1/2/2/2. ``norm`` is ``"instancenorm"`` (default) or
+    ``"batchnorm"``.
 
-    ``embed``: ``(N, C, H, W) -> (N, 512)``; ``forward``: ``-> (N, num_classes)``.
+    * Standard (``avg_pool_downsample=False``): global average pooling, then
+      ``Linear(512, num_classes)``; ``embed``: ``(N, C, H, W) -> (N, 512)``.
+    * "_ap" variant (``avg_pool_downsample=True``, see :class:`BasicBlock`):
+      no global pooling; the final ``512 x h x w`` feature map, with
+      ``h = H // 8`` and ``w = W // 8`` after the three 2x2 average pools
+      (3x3 at 28x28, 4x4 at 32x32), is flattened into
+      ``Linear(512 * h * w, num_classes)``, as in the authors' ``ResNet18_AP``
+      (which reads 3x3 off a single input channel and 4x4 otherwise; we read
+      it off ``im_size`` so that other sizes get the same construction).
+      Keeping the spatial map keeps a per-position path from every synthetic
+      pixel to the loss. ``embed``: ``(N, C, H, W) -> (N, 512 * h * w)``.
+
+    ``forward``: ``(N, C, H, W) -> (N, num_classes)``.
     """
 
     def __init__(
@@ -409,6 +422,7 @@ class ResNet18(nn.Module):
         num_classes: int,
         norm: str = "instancenorm",
         avg_pool_downsample: bool = False,
+        im_size: Sequence[int] = (32, 32),
     ):
         super().__init__()
         _check_choice("norm", norm, ("instancenorm", "batchnorm"))
@@ -428,11 +442,18 @@ class ResNet18(nn.Module):
             )
             in_planes = planes
         self.layers = nn.Sequential(*stages)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(512, num_classes)
+        if avg_pool_downsample:
+            h, w = int(im_size[0]) // 8, int(im_size[1]) // 8
+            if h < 1 or w < 1:
+                raise ValueError(f"im_size {tuple(im_size)} is too small for ResNet-18 (AP)")
+            self.pool: nn.Module = nn.Identity()
+            self.classifier = nn.Linear(512 * h * w, num_classes)
+        else:
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.classifier = nn.Linear(512, num_classes)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, H, W) -> (N, 512)`` globally pooled features."""
+        """``(N, C, H, W) -> (N, F)``: ``F = 512`` (pooled) or ``512 * h * w`` (the "_ap" map)."""
         return torch.flatten(self.pool(self.layers(self.stem(x))), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -504,7 +525,7 @@ def get_network(
     norm = "batchnorm" if key.endswith("_bn") else "instancenorm"
     if key.startswith("vgg11"):
         return VGG11(channel, num_classes, im_size, norm=norm)
-    return ResNet18(channel, num_classes, norm=norm, avg_pool_downsample="_ap" in key)
+    return ResNet18(channel, num_classes, norm=norm, avg_pool_downsample="_ap" in key, im_size=im_size)
 
 
 def has_batchnorm(net: nn.Module) -> bool:

@@ -234,7 +234,7 @@ class GMConfig:
 
 def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed: int = 0,
                 checkpoint: Checkpointing | str | os.PathLike | None = None, progress: bool = True,
-                speed: Speed = Speed(), on_iteration=None) -> SyntheticSet:
+                speed: Speed = Speed(), on_iteration=None, on_match=None) -> SyntheticSet:
     """Learn a synthetic set by gradient matching: DC (``config.dsa_strategy=None``) or DSA.
 
     Args:
@@ -251,6 +251,12 @@ def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed
         on_iteration: called as ``on_iteration(k, images)`` with a detached view of S
             ``(N, C, H, W)``: first with the starting k (0, or where a checkpoint resumes), then
             after every outer iteration k; e.g. to keep snapshots (Figure 4.6).
+        on_match: called as ``on_match(k, t, net, images)`` just before the t-th match
+            (t = 0..T-1) of outer iteration k (1-based), with the network as it stands inside the
+            loop (BN statistics frozen on real data; trained on S for t * varsigma_theta epochs)
+            and a detached view of S ``(N, C, H, W)``; e.g. to measure its gradients (Figure 4.5,
+            :mod:`~dc_lib.methods.gradient_probe`). It must leave ``net``'s weights and the run's
+            generator alone (draw from its own), so that watching a run does not change it.
 
     Returns:
         SyntheticSet with ``method`` ``dc``, ``dsa`` or (augmentation not Siamese) ``dc_aug``;
@@ -297,6 +303,8 @@ def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed
         model = maybe_compile(net, compile, device)
         for t in range(outer):
             freeze_batchnorm_on_real(net, real, gen)
+            if on_match is not None:
+                on_match(it + 1, t, net, syn.detach())
             loss = match_step(net, real, syn, ipc, batch_real=batch_real, strategy=dsa_strategy,
                               metric=metric, generator=gen, sides=sides, real_chunk=real_chunk, real_forward=model)
             optimizer.zero_grad(set_to_none=True)

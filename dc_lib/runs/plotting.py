@@ -95,24 +95,29 @@ def save_figure(fig, path: str | os.PathLike) -> Path | None:
 
 
 def plot_gradient_histograms(hist: pd.DataFrame, title: str = ""):
-    """Figure 4.5: one panel per set (DC, DSA), real and synthetic gradient-magnitude histograms (log x).
+    """Figure 4.5: one panel per method (DC, DSA), real and synthetic gradient-magnitude histograms (log x).
 
-    The title gets the histogram's dataset and ipc appended. An empty histogram (data not available):
-    prints why and returns None (see ``plot_synsets``).
+    ``hist`` is ``chapter4.figure_4_5``'s tidy histogram. The title gets its dataset and ipc
+    appended, each panel the outer iteration k it was measured at and the network's epochs on S.
+    An empty histogram (data not available): prints why and returns None (see ``plot_synsets``).
     """
     if not len(hist):
         _skip(title or "Figure", "no gradient histogram (the data of its sets is not available)")
         return None
     title = f"{title}: {hist.dataset.iloc[0]}, {hist.ipc.iloc[0]} ipc" if "dataset" in hist else title
-    sets = list(dict.fromkeys(hist["set"]))
-    fig, axes = plt.subplots(1, len(sets), figsize=(5 * len(sets), 3.5), squeeze=False, sharey=True)
-    for ax, name in zip(axes[0], sets):
-        for side, g in hist[hist["set"] == name].groupby("side", sort=False):
+    methods = list(dict.fromkeys(hist["method"]))
+    fig, axes = plt.subplots(1, len(methods), figsize=(5 * len(methods), 3.5), squeeze=False, sharey=True)
+    for ax, name in zip(axes[0], methods):
+        rows = hist[hist["method"] == name]
+        for side, g in rows.groupby("side", sort=False):
             share = g["count"] / g["count"].sum()
             ax.stairs(share.to_numpy(), [*g.bin_low, g.bin_high.iloc[-1]], label=side)
         ax.set_xscale("log")
         ax.set_xlabel("|gradient| of a weight")
-        ax.set_title(f"{name.upper()} set")
+        where = ""
+        if "outer_iteration" in rows:
+            where = (f", k = {rows.outer_iteration.iloc[0]} after {rows.epochs_on_syn.iloc[0]} epochs on S")
+        ax.set_title(f"{name.upper()}{where}", fontsize=10)
         ax.legend()
     axes[0][0].set_ylabel("share of weights")
     fig.suptitle(title)
