@@ -89,3 +89,12 @@ EVALUATION = ("Every set (DM and random alike) is evaluated with DSA augmentatio
 def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str) -> str:
     """Write a chapter 5 table (rows CSV, summary CSV, markdown); return the markdown table."""
     return tables.write_table(runner, table, summary, not_run, title, EVALUATION)
+
+
+def all_cells(runner: Runner, datasets=None, ipcs=None) -> None:
+    """Every table cell the chapter 5 notebook runs, in its order (Tables 5.1, 5.2, Figure 5.5). With a
+    :class:`~dc_lib.runs.jobs.Planner` this records them as jobs instead of running them; the sets
+    Figure 5.2 draws are Table 5.1's."""
+    table_5_1(runner, datasets, ipcs)
+    table_5_2(runner)
+    figure_5_5(runner)
