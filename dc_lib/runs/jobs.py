@@ -55,6 +55,9 @@ class CellTask:
     cell: Cell
     overrides: tuple[tuple[str, object], ...] = ()
 
+    def __post_init__(self):  # one order, so that equal tasks are equal specs with equal ids
+        object.__setattr__(self, "overrides", tuple(sorted(dict(self.overrides).items())))
+
     def to_dict(self) -> dict:
         return {"cell": dataclasses.asdict(self.cell), "overrides": dict(self.overrides)}
 

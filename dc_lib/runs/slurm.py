@@ -15,17 +15,24 @@ only when a Slurm submission is made.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
 
+import torch
+
 from .jobs import JobSpec, run_job
+from .pool import cpu_cores
 
 
 class SlurmTask:
     """The callable of every array element: runs one job spec (JSON); requeues itself on preemption."""
 
     def __call__(self, spec_json: str) -> dict:
+        # torch would start a thread per core of the node; the element may use only the cores Slurm gave it
+        # (its affinity mask), or OMP_NUM_THREADS where the job script sets it.
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or cpu_cores()))
         return run_job(spec_json)
 
     def checkpoint(self, spec_json: str):
