@@ -109,6 +109,20 @@ def test_cells_that_share_a_set_are_one_job():
     assert jobs[DM] != jobs[RANDOM]
 
 
+def test_each_set_of_a_condensed_cell_is_a_job_of_its_own():
+    # the paper profile's 5 DM sets of a cell condense side by side, each with the other tables' cells on it
+    paper = get_profile("paper")
+    dm = dataclasses.replace(DM, ipc=10)
+    jobs = [s for s in plan(chapter5, paper) if any(t.cell == dm for t in s.tasks)]
+    assert sorted(t.sets for s in jobs for t in s.tasks if t.cell == dm) == [(i,) for i in range(paper.num_sets)]
+
+
+def test_the_draws_of_a_random_cell_are_one_job():
+    cpu = get_profile("cpu")
+    jobs = [s for s in plan(chapter5, cpu) if any(t.cell == RANDOM for t in s.tasks)]
+    assert len(jobs) == 1 and [t.sets for t in jobs[0].tasks if t.cell == RANDOM] == [tuple(range(cpu.baseline_draws))]
+
+
 def test_the_coresets_of_a_dataset_share_one_job():
     # herding, k-center and forgetting of one dataset select with the same cached network
     jobs = {t.cell: s.id for s in plan(chapter3, chapter=3) for t in s.tasks}
@@ -267,12 +281,10 @@ echo "Submitted batch job 4242"
 """
 
 
-def test_a_slurm_submission_is_one_array_element_per_job(tmp_path, monkeypatch):
-    pytest.importorskip("submitit", reason="submitit is the Slurm backend's dependency (pip install -e .[slurm])")
-    import cloudpickle
-
-    from dc_lib.runs.slurm import SlurmTask, submit_array
-
+@pytest.fixture
+def fake_slurm(tmp_path, monkeypatch):
+    """``sbatch`` (logs its calls to tmp_path/sbatch.log, copies the script to tmp_path/array.sh) and
+    ``srun`` (which submitit looks for) on PATH."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "sbatch").write_text(FAKE_SBATCH.format(log=tmp_path / "sbatch.log", script=tmp_path / "array.sh"))
@@ -280,8 +292,17 @@ def test_a_slurm_submission_is_one_array_element_per_job(tmp_path, monkeypatch):
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_a_slurm_submission_is_one_array_element_per_job(tmp_path, fake_slurm):
+    pytest.importorskip("submitit", reason="submitit is the Slurm backend's dependency (pip install -e .[slurm])")
+    import cloudpickle
+
+    from dc_lib.runs.slurm import SlurmTask, submit_array
+
     specs = plan(chapter5, out=tmp_path / "out")
     jobs = submit_array(specs, tmp_path / "slurm", partition="gpu", time_min=90, gpus_per_job=1)
+    assert len((tmp_path / "sbatch.log").read_text().splitlines()) == 1  # one array
     script = (tmp_path / "array.sh").read_text()
     assert f"#SBATCH --array=0-{len(specs) - 1}%{len(specs)}" in script
     assert "#SBATCH --partition=gpu" in script and "#SBATCH --time=90" in script
@@ -291,6 +312,16 @@ def test_a_slurm_submission_is_one_array_element_per_job(tmp_path, monkeypatch):
         with open(job.paths.submitted_pickle, "rb") as f:
             submission = cloudpickle.load(f)
         assert isinstance(submission.function, SlurmTask) and submission.args == (s.to_json(),)
+
+
+def test_more_jobs_than_an_array_may_hold_go_in_several_arrays(tmp_path, fake_slurm):
+    pytest.importorskip("submitit", reason="submitit is the Slurm backend's dependency (pip install -e .[slurm])")
+    from dc_lib.runs.slurm import submit_array
+
+    specs = plan(chapter5, out=tmp_path / "out")
+    jobs = submit_array(specs, tmp_path / "slurm", max_array=4)
+    assert len(jobs) == len(specs) > 4
+    assert len((tmp_path / "sbatch.log").read_text().splitlines()) == -(-len(specs) // 4)
 
 
 def test_a_preempted_array_element_is_requeued_and_resumes(tmp_path, tiny_root, monkeypatch):

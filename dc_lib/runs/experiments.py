@@ -300,8 +300,9 @@ class Runner:
         return f"{p.budget()};whole_epochs={p.whole_epochs}" + (f";whole_nets={nets}" if nets != p.num_nets else "")
 
     # -- cells ------------------------------------------------------------------------------
-    def run(self, cell: Cell) -> str:
-        """Run every missing set of ``cell``; return a status ('done', or why it was not run)."""
+    def run(self, cell: Cell, sets=None) -> str:
+        """Run every missing set of ``cell`` (or of its set indices ``sets``: a job runs one set of a cell,
+        ``dc_lib.runs.jobs``); return a status ('done', or why it was not run)."""
         if cell.method not in METHODS:
             raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
         real = self.data(cell.dataset)
@@ -311,7 +312,7 @@ class Runner:
             return "data not available"
         p = self.profile
         budget = self.cell_budget(cell, real)
-        for set_idx in range(self.num_sets(cell)):
+        for set_idx in (range(self.num_sets(cell)) if sets is None else sets):
             # Rows of another budget are an experiment this profile no longer runs: redo and replace them.
             if self.store.has(cell, set_idx, p.name, budget):
                 continue

@@ -7,11 +7,13 @@ with :func:`run_job`, which goes through the same :class:`~dc_lib.runs.experimen
 the notebook. The notebook then reads the rows back with an :class:`Aggregator`, a runner that
 computes nothing.
 
-**A job is the cells that share a file**: a set file (Table 3.2's ConvNet row evaluates Table
-3.1's set), a coreset network (herding, k-center and forgetting of one dataset), or the rows of an
-identical experiment recorded under another table. They run in one process, in the notebook's
-order, so no two workers ever write one set, checkpoint or network, and a cell whose experiment
-another table already ran copies its rows as it does inline.
+**A job is one set, with every set that shares a file with it**: its set file (Table 3.2's ConvNet
+row evaluates Table 3.1's set 0), a coreset network (herding, k-center and forgetting draws that
+select with one network), or the rows of an identical experiment recorded under another table;
+the draws of a random or coreset cell, which cost nothing to make, stay together.
+They run in one process, in the notebook's order, so no two workers ever write one set, checkpoint
+or network, and a cell whose experiment another table already ran copies its rows as it does
+inline. One set per job, not one cell: the paper profile's 5 sets of a cell condense side by side.
 
 **Files**, under ``out_dir/jobs/``: ``<id>.json`` (the spec), ``<id>.lock`` (held while the job
 runs, with the pid that runs it), ``<id>.log`` (one line per start and end), ``<id>.done``
@@ -49,21 +51,24 @@ NOT_COMPUTED = "not computed yet: its job has not finished (rerun the jobs; repr
 
 @dataclass(frozen=True)
 class CellTask:
-    """One cell of a job, with the profile fields its runner changes (Table A.T8's draws: one network
-    per set, ``ors_draws`` sets), as ``((field, value), ...)``."""
+    """One cell of a job: the profile fields its runner changes (Table A.T8's draws: one network per set,
+    ``ors_draws`` sets), as ``((field, value), ...)``, and the set indices the job makes and evaluates
+    (empty: all of the cell's sets)."""
 
     cell: Cell
     overrides: tuple[tuple[str, object], ...] = ()
+    sets: tuple[int, ...] = ()
 
     def __post_init__(self):  # one order, so that equal tasks are equal specs with equal ids
         object.__setattr__(self, "overrides", tuple(sorted(dict(self.overrides).items())))
+        object.__setattr__(self, "sets", tuple(sorted(set(self.sets))))
 
     def to_dict(self) -> dict:
-        return {"cell": dataclasses.asdict(self.cell), "overrides": dict(self.overrides)}
+        return {"cell": dataclasses.asdict(self.cell), "overrides": dict(self.overrides), "sets": list(self.sets)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "CellTask":
-        return cls(Cell(**d["cell"]), tuple(sorted(d.get("overrides", {}).items())))
+        return cls(Cell(**d["cell"]), tuple(d.get("overrides", {}).items()), tuple(d.get("sets", ())))
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,8 @@ class JobSpec:
         """One line: the id and its cells (``3.1 mnist ipc1 dc convnet->convnet``, ...)."""
         cells = ", ".join(f"{t.cell.table} {t.cell.dataset} ipc{t.cell.ipc} {t.cell.method}"
                           + (f" {t.cell.condense_arch}->{t.cell.eval_arch}" if t.cell.method != "random" else "")
-                          + (f" [{t.cell.setting}]" if t.cell.setting else "") for t in self.tasks)
+                          + (f" [{t.cell.setting}]" if t.cell.setting else "")
+                          + (f" set {','.join(map(str, t.sets))}" if t.sets else "") for t in self.tasks)
         return f"{self.id}: {cells}"
 
 
@@ -139,11 +145,11 @@ class Planner(Runner):
         self.tasks: list[CellTask] = []
         self._root = profile  # overrides are recorded against the profile the plan started from
 
-    def run(self, cell: Cell) -> str:
+    def run(self, cell: Cell, sets=None) -> str:
         if cell.method not in METHODS:
             raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
         task = CellTask(cell, _overrides(self._root, self.profile))
-        if task not in self.tasks:
+        if task not in self.tasks:  # a cell asked for twice (two figures) is one task
             self.tasks.append(task)
         return "planned"
 
@@ -165,47 +171,66 @@ def _overrides(root: Profile, profile: Profile) -> tuple[tuple[str, object], ...
     return tuple(sorted(changed))
 
 
-def _shared_keys(runner: Runner, task: CellTask) -> list[str]:
-    """The files and experiments a cell shares with others (cells sharing any of them are one job)."""
-    cell = task.cell
+def _shared_keys(runner: Runner, cell: Cell, set_idx: int) -> list[str]:
+    """The files and experiments set ``set_idx`` of a cell shares with others (sets sharing any are one job)."""
     keys = [f"experiment:{cell.dataset}|{cell.ipc}|{cell.method}|{cell.condense_arch}|{cell.eval_arch}|"
-            f"{parse_setting(cell.setting).canonical}"]
-    if cell.method != "whole":  # its sets: the file name without the set index
-        keys.append("sets:" + runner.synset_path(cell, 0).name.rsplit("_set", 1)[0])
-    if cell.method in CORESETS:  # herding, k-center and forgetting of a dataset share its coreset network
-        keys.append(f"features:{cell.dataset}")
+            f"{parse_setting(cell.setting).canonical}|{set_idx}"]
+    if cell.method != "whole":  # the set file (and its checkpoint)
+        keys.append(f"set:{runner.synset_path(cell, set_idx).name}")
+    if cell.method in CORESETS:  # herding, k-center and forgetting draws that select with one cached network
+        nets = runner.profile.feature_nets
+        keys.append(f"features:{cell.dataset}|{set_idx % nets if nets else set_idx}")
+    if cell.method in ("random", *CORESETS):
+        # Selected sets cost nothing to make: a cell's draws stay one job (A.T8 draws 1000 of them, one
+        # network each, and a job per draw would spend more on starting than on training).
+        keys.append(f"draws:{cell}")
     return keys
 
 
 def plan_jobs(planner: Planner, chapter: int, *, data_root=None, device: str = "auto",
               reuse_from=()) -> list[JobSpec]:
-    """Group the planner's recorded cells into jobs (cells that share a file or an experiment go
-    together, in the order they were recorded); jobs come in the order of their first cell."""
-    tasks = planner.tasks
-    parent = list(range(len(tasks)))
+    """Group the planner's recorded cells into jobs: one job per set, with every other set that shares
+    a file or an experiment with it (Table 3.2's ConvNet row evaluates Table 3.1's set 0 in the job that
+    makes it). Within a job, cells keep the order they were recorded in; jobs come in the order of their
+    first set (cell by cell, set by set)."""
+    nodes = []  # (task index, set index)
+    for i, task in enumerate(planner.tasks):
+        runner = _task_runner(planner, task)
+        nodes += [(i, set_idx) for set_idx in range(runner.num_sets(task.cell))]
+    parent = list(range(len(nodes)))
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    def root(n: int) -> int:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
 
     owner: dict[str, int] = {}
-    for i, task in enumerate(tasks):
-        for key in _shared_keys(planner, task):
+    for n, (i, set_idx) in enumerate(nodes):
+        task = planner.tasks[i]
+        for key in _shared_keys(_task_runner(planner, task), task.cell, set_idx):
             if key in owner:
-                parent[root(i)] = root(owner[key])
+                parent[root(n)] = root(owner[key])
             else:
-                owner[key] = i
-    groups: dict[int, list[CellTask]] = {}
-    for i, task in enumerate(tasks):
-        groups.setdefault(root(i), []).append(task)
-    first = sorted(groups, key=lambda r: min(i for i in range(len(tasks)) if root(i) == r))
-    return [JobSpec(chapter=chapter, profile=planner._root.name, tasks=tuple(groups[r]),
+                owner[key] = n
+    groups: dict[int, dict[int, list[int]]] = {}  # root -> task index -> its set indices
+    for n, (i, set_idx) in enumerate(nodes):
+        groups.setdefault(root(n), {}).setdefault(i, []).append(set_idx)
+    first = {}
+    for n in range(len(nodes)):
+        first.setdefault(root(n), n)
+    return [JobSpec(chapter=chapter, profile=planner._root.name,
+                    tasks=tuple(dataclasses.replace(planner.tasks[i], sets=tuple(sets))
+                                for i, sets in sorted(groups[r].items())),
                     out_dir=str(Path(planner.out_dir).resolve()),
                     data_root=None if data_root is None else str(Path(data_root).resolve()),
                     seed=planner.seed, device=device, reuse_from=tuple(str(Path(d).resolve()) for d in reuse_from))
-            for r in first]
+            for r in sorted(groups, key=first.get)]
+
+
+def _task_runner(base: Runner, task: CellTask) -> Runner:
+    """``base``, or a runner with the task's profile overrides."""
+    return base.with_profile(dataclasses.replace(base.profile, **dict(task.overrides))) if task.overrides else base
 
 
 def write_plan(specs: list[JobSpec]) -> None:
@@ -266,9 +291,7 @@ def run_job(spec: JobSpec | str) -> dict:
         base = _runner(spec)
         statuses = []
         for task in spec.tasks:
-            runner = (base.with_profile(dataclasses.replace(base.profile, **dict(task.overrides)))
-                      if task.overrides else base)
-            statuses.append(runner.run(task.cell))
+            statuses.append(_task_runner(base, task).run(task.cell, sets=task.sets or None))
         status = "done" if all(s == "done" for s in statuses) else "data not available"
         if status == "done":
             atomic_write(spec.path(".done"), lambda tmp: Path(tmp).write_text(spec.to_json() + "\n"))
@@ -288,7 +311,7 @@ class Aggregator(Runner):
     identical experiment of another table, as the jobs do), else listed as :data:`NOT_COMPUTED`; a set a
     figure draws must be on disk (:class:`MissingJobOutput` otherwise)."""
 
-    def run(self, cell: Cell) -> str:
+    def run(self, cell: Cell, sets=None) -> str:
         if cell.method not in METHODS:
             raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
         real = self.data(cell.dataset)
@@ -297,7 +320,7 @@ class Aggregator(Runner):
                 self.unavailable[cell.table].append(cell)
             return "data not available"
         budget = self.cell_budget(cell, real)
-        for set_idx in range(self.num_sets(cell)):
+        for set_idx in (range(self.num_sets(cell)) if sets is None else sets):
             if not (self.store.has(cell, set_idx, self.profile.name, budget)
                     or self._copy_shared_rows(cell, set_idx, budget)):
                 return NOT_COMPUTED

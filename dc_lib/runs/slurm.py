@@ -76,8 +76,9 @@ def check_slurm(cluster: str = "slurm") -> None:
 
 def submit_array(specs: list[JobSpec], folder: str | Path, *, partition: str | None = None,
                  time_min: int = 24 * 60, gpus_per_job: int = 1, cpus_per_job: int | None = None,
-                 parallelism: int = 256, cluster: str = "slurm") -> list:
-    """Submit ``specs`` as one job array (one element each); return submitit's jobs, in order.
+                 parallelism: int = 256, cluster: str = "slurm", max_array: int = 1000) -> list:
+    """Submit ``specs`` as job arrays (one element each, at most ``max_array`` per array: Slurm's default
+    MaxArraySize is 1001); return submitit's jobs, in order.
 
     ``folder``: submitit's scripts, pickles and logs (``%A_%a`` per element). ``partition``,
     ``time_min`` (per element; a requeue starts the clock again), ``gpus_per_job``,
@@ -96,4 +97,5 @@ def submit_array(specs: list[JobSpec], folder: str | Path, *, partition: str | N
         if cpus_per_job:
             params["cpus_per_task"] = cpus_per_job
     executor.update_parameters(**params)
-    return executor.map_array(SlurmTask(), [spec.to_json() for spec in specs])
+    return [job for start in range(0, len(specs), max_array)
+            for job in executor.map_array(SlurmTask(), [s.to_json() for s in specs[start:start + max_array]])]
