@@ -423,3 +423,39 @@ def test_reproduce_sh_slurm_without_sbatch_is_one_error_line(tmp_path):
     out, repo = _reproduce(tmp_path, "chapter5", "--slurm", env={"PATH": path})
     assert out.returncode == 2 and "no sbatch on PATH" in out.stderr and out.stderr.count("\n") == 1
     assert not (repo / "results").exists()
+
+
+def test_reproduce_sh_help_lists_the_scale_out_options(tmp_path):
+    out, _ = _reproduce(tmp_path, "--help")
+    assert out.returncode == 0
+    assert all(option in out.stdout for option in ("--jobs N", "--gpus 0,1", "--slurm", "--partition", "--time",
+                                                   "--gpus-per-job", "--aggregate"))
+
+
+def test_the_plan_is_printed_as_json_lines_and_nothing_is_written(tmp_path):
+    out = jobs_cli(tmp_path, "--plan")
+    assert out.returncode == 0, out.stderr
+    specs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [s.pop("id") for s in specs] == [s.id for s in plan(chapter5, out=tmp_path / "out")]
+    assert not (tmp_path / "out").exists()
+
+
+def test_reproduce_sh_with_two_workers_then_renders_the_tables_from_their_rows(tmp_path, tiny_arrays):
+    """The whole path: plan, 2 CPU workers, the notebook with AGGREGATE_ONLY; a rerun runs no job."""
+    import numpy as np
+
+    (tmp_path / "data").mkdir()
+    np.savez_compressed(tmp_path / "data" / "mnist.npz", **tiny_arrays)
+    args = ("chapter5", "--profile", "smoke", "--device", "cpu", "--data-root", "data", "--jobs", "2")
+    out, repo = _reproduce(tmp_path, *args, env={"DC_DOWNLOAD": "0"})
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    smoke = repo / "results" / "chapter5" / "smoke"
+    executed = (smoke / "05_distribution_matching.ipynb").read_text()
+    assert "AGGREGATE_ONLY = True" in executed
+    dm = [line for line in (smoke / "table_5.1.md").read_text().splitlines() if line.startswith("| mnist | 1 | dm |")]
+    assert dm and "±" in dm[0]
+    again = subprocess.run([str(repo / "reproduce.sh"), *args], capture_output=True, text=True, cwd=tmp_path,
+                           env={**subprocess_env(), "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
+                                                            f"{os.environ.get('PATH', '')}", "DC_DOWNLOAD": "0"})
+    jobs = len(plan(chapter5))
+    assert again.returncode == 0 and f"{jobs} jobs, {jobs} already done, 0 to run" in again.stdout
