@@ -143,6 +143,7 @@ def _gpu_list(text: str | None) -> list[int] | None:
 def _jobs(args) -> int:
     """Plan a chapter's jobs and run them (or print them): every check comes before anything is written."""
     from .core.config import get_profile
+    from .runs.job_cost import longest_first
     from .runs.jobs import Planner, plan_jobs, run_job, write_plan
     from .thesis import chapter3, chapter4, chapter5
 
@@ -179,7 +180,7 @@ def _jobs(args) -> int:
         return 0
     _writable(Path(args.out))
     write_plan(specs)
-    todo = [s for s in specs if not s.done]
+    todo = longest_first([s for s in specs if not s.done])
     print(f"{args.chapter} ({args.profile}): {len(specs)} jobs, {len(specs) - len(todo)} already done, "
           f"{len(todo)} to run", flush=True)
 

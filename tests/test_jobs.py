@@ -154,6 +154,15 @@ def test_every_set_a_figure_draws_is_made_by_one_of_its_chapters_jobs(profile, t
         assert [c for c in drawn[chapter] if runner.synset_path(c, 0) not in planned] == []
 
 
+def test_the_longest_jobs_are_handed_out_first():
+    from dc_lib.runs.job_cost import job_seconds, longest_first
+
+    ordered = longest_first(plan(chapter5, get_profile("paper")))
+    seconds = [job_seconds(s)[0] for s in ordered]
+    assert seconds == sorted(seconds, reverse=True)
+    assert {(t.cell.dataset, t.cell.ipc, t.cell.method) for t in ordered[0].tasks} == {("tinyimagenet", 50, "dm")}
+
+
 # -- running --------------------------------------------------------------------------------------
 
 def test_a_job_writes_its_rows_then_its_done_marker(tmp_path, tiny_root):
