@@ -8,6 +8,7 @@ set -euo pipefail
 usage() {
   cat <<'USAGE'
 Usage: ./reproduce.sh NAME [--profile smoke|cpu|paper] [--device auto|cpu|cuda] [--data-root DIR]
+       ./reproduce.sh chapter3|chapter4|chapter5 [...] --jobs N | --gpus 0,1 | --slurm [SLURM OPTIONS] | --aggregate
 
 Names:
   quickstart DM at 10 images per class on MNIST against random real images (cpu: ~4 min)
@@ -36,6 +37,19 @@ Options:
   --data-root  folder with the datasets (.npz files or torchvision data);
                default: $DC_DATA_ROOT, else ./data
 
+Scale-out (chapter3, chapter4, chapter5; README: "The paper profile at scale"): every table cell is a
+job (cells sharing a set go together), run once; then the notebook only reads the rows (AGGREGATE_ONLY).
+  --jobs N       N worker processes on this machine: one per GPU on CUDA (the first N), else one per
+                 CPU core at most, each with cores/N torch threads
+  --gpus 0,1     the GPUs to use, one worker each
+  --slurm        one Slurm array element per job (needs sbatch and submitit: pip install -e ".[slurm]");
+                 prints the command that renders the tables once the array has finished
+    --partition P      --time T (per element; minutes or HH:MM:SS, default 24:00:00)
+    --gpus-per-job G   (default 1)    --wait (wait for the array, then render the tables)
+  --aggregate    only render the tables and figures from the rows the jobs wrote
+Finished jobs are skipped on a rerun (results/<chapter>/<profile>/jobs/<id>.done); an interrupted one
+reruns from its recorded sets and its condensation checkpoint.
+
 Outputs: results/<chapter>/<profile>/ (executed notebook, table_*.md, table_*_rows.csv,
 table_*_summary.csv, results.csv, figure_*.png, synsets/). Exit status is non-zero on any failure.
 USAGE
@@ -46,13 +60,21 @@ die() { echo "error: $*" >&2; exit 2; }
 need_value() { [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value (./reproduce.sh --help)"; }
 
 chapter="" profile="cpu" device="auto" data_root="${DC_DATA_ROOT:-}" data_root_from="DC_DATA_ROOT"
+jobs="" gpus="" slurm="" aggregate="" wait="" slurm_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
     --profile) need_value "$@"; profile="$2"; shift 2 ;;
     --device) need_value "$@"; device="$2"; shift 2 ;;
     --data-root) need_value "$@"; data_root="$2"; data_root_from="--data-root"; shift 2 ;;
-    --profile=*|--device=*|--data-root=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
+    --jobs) need_value "$@"; jobs="$2"; shift 2 ;;
+    --gpus) need_value "$@"; gpus="$2"; shift 2 ;;
+    --partition|--time|--gpus-per-job) need_value "$@"; slurm_args+=("$1" "$2"); shift 2 ;;
+    --slurm) slurm=1; shift ;;
+    --wait) wait=1; shift ;;
+    --aggregate) aggregate=1; shift ;;
+    --profile=*|--device=*|--data-root=*|--jobs=*|--gpus=*|--partition=*|--time=*|--gpus-per-job=*)
+      set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
     chapter*|quickstart|own_data|continual|nas)
       [[ -z "$chapter" ]] || die "name one chapter, not '$chapter' and '$1' (run ./reproduce.sh once per chapter)"
       chapter="$1"; shift ;;
@@ -73,6 +95,26 @@ case "$chapter" in
 esac
 case "$profile" in smoke|cpu|paper) ;; *) die "unknown profile '$profile' (smoke, cpu, paper)" ;; esac
 case "$device" in auto|cpu|cuda) ;; *) die "unknown device '$device' (auto, cpu, cuda)" ;; esac
+
+# Scale-out options: which backend runs the chapter's jobs ("" = the notebook computes everything itself).
+backend=""
+[[ -n "$jobs" || -n "$gpus" ]] && backend="pool"
+if [[ -n "$slurm" ]]; then
+  [[ -z "$backend" ]] || die "--slurm runs each job as an array element: leave out --jobs and --gpus"
+  backend="slurm"
+fi
+if [[ -z "$slurm" && ( ${#slurm_args[@]} -gt 0 || -n "$wait" ) ]]; then
+  die "--partition, --time, --gpus-per-job and --wait go with --slurm"
+fi
+[[ -z "$aggregate" || -z "$backend" ]] || die "--aggregate only renders what the jobs wrote: leave out --jobs, --gpus and --slurm"
+if [[ -n "$backend" || -n "$aggregate" ]]; then
+  case "$chapter" in chapter3|chapter4|chapter5) ;;
+    *) die "--jobs, --gpus, --slurm and --aggregate are for chapter3, chapter4 and chapter5, not $chapter" ;; esac
+fi
+if [[ -n "$jobs" ]] && ! [[ "$jobs" =~ ^[1-9][0-9]*$ ]]; then die "--jobs must be a whole number of workers, 1 or more, got '$jobs'"; fi
+if [[ -n "$slurm" ]] && ! command -v sbatch >/dev/null 2>&1; then
+  die "--slurm, but there is no sbatch on PATH: run this on a Slurm login node"
+fi
 
 # The data root, absolute: the notebook kernel runs in notebooks/, where a relative path would point
 # elsewhere. One that was named must exist; the default ./data may not yet (torchvision fills it online).
@@ -95,9 +137,26 @@ fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="$root/results/$chapter/$profile"
-mkdir -p "$out"
 args=(-k python3 --cwd "$root/notebooks" -p PROFILE "$profile" -p DEVICE "$device" -p RESULTS_DIR "$root/results"
       -p DATA_ROOT "$data_root")
+
+if [[ -n "$backend" ]]; then
+  # The jobs first (dc_lib.runs.jobs); the command checks the workers against the GPUs or cores, the GPU
+  # indices and Slurm before it writes anything (one error: line, exit 2).
+  job_args=("$chapter" --profile "$profile" --device "$device" --data-root "$data_root" --out "$out")
+  [[ "$chapter" == chapter4 ]] && job_args+=(--reuse-from "$root/results/chapter3/$profile")
+  [[ -n "$jobs" ]] && job_args+=(--jobs "$jobs")
+  [[ -n "$gpus" ]] && job_args+=(--gpus "$gpus")
+  [[ -n "$slurm" ]] && job_args+=(--slurm "${slurm_args[@]}")
+  [[ -n "$wait" ]] && job_args+=(--wait)
+  echo "Running the jobs of $chapter with profile=$profile ($backend) -> $out"
+  python -m dc_lib jobs "${job_args[@]}"
+  # Without --wait the array is only submitted: the tables come with --aggregate once it has finished.
+  [[ "$backend" == slurm && -z "$wait" ]] && exit 0
+  aggregate=1
+fi
+[[ -n "$aggregate" ]] && args+=(-p AGGREGATE_ONLY True)
+mkdir -p "$out"
 
 # The notebooks whose default is a longer run read their profile from DC_PROFILE when it is set
 # (dc_lib.core.config.notebook_profile); an inherited value must not override --profile.

@@ -1,4 +1,4 @@
-"""Command line: ``dc-lib condense|evaluate|show`` on your own data (see ``--help``).
+"""Command line: ``dc-lib condense|evaluate|show`` on your own data, ``dc-lib jobs`` for a chapter's cells as jobs.
 
 Exit codes: 0 ok, 2 usage or bad input (one ``error:`` line on stderr), 1 unexpected failure.
 Sets are written to ``OUT/<name>_<method>_ipc<N>.pt`` with a PNG grid beside them and a
@@ -8,6 +8,7 @@ checkpoint ``.ckpt`` that a rerun with the same arguments resumes from.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -93,7 +94,139 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("show", help="write the PNG grid of a set")
     s.add_argument("set")
     s.add_argument("--out", default=None, help="PNG path (default: beside the set)")
+    _jobs_parser(sub)
     return ap
+
+
+JOB_CHAPTERS = ("chapter3", "chapter4", "chapter5")
+
+
+def _jobs_parser(sub) -> None:
+    j = sub.add_parser("jobs", help="a chapter's table cells as jobs: plan them, run them here, on a pool of "
+                                    "workers (--jobs/--gpus) or as a Slurm array (--slurm)",
+                       description="Every table cell of a chapter notebook as a job (dc_lib.runs.jobs): written "
+                                   "to OUT/jobs/, each run once; then run the notebook with AGGREGATE_ONLY = True "
+                                   "(reproduce.sh does both).")
+    j.add_argument("chapter", choices=JOB_CHAPTERS)
+    j.add_argument("--profile", choices=("smoke", "cpu", "paper"), default="cpu")
+    j.add_argument("--out", required=True, help="the chapter's results folder (results/<chapter>/<profile>)")
+    j.add_argument("--data-root", default=None)
+    j.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    j.add_argument("--seed", type=int, default=0)
+    j.add_argument("--reuse-from", action="append", default=[],
+                   help="a results folder whose identical experiments are copied (chapter 4: chapter 3's)")
+    j.add_argument("--plan", action="store_true", help="print the jobs (one JSON line each) and stop")
+    j.add_argument("--jobs", type=int, default=None, help="worker processes on this machine (one per GPU, "
+                                                         "or one per CPU core at most)")
+    j.add_argument("--gpus", default=None, help="GPU indices, one worker each, e.g. 0,1")
+    j.add_argument("--slurm", action="store_true", help="submit one Slurm array element per job (submitit)")
+    j.add_argument("--cluster", default="slurm", choices=("slurm", "local"), help=argparse.SUPPRESS)
+    j.add_argument("--partition", default=None)
+    j.add_argument("--time", default="24:00:00", help="time limit per array element (default 24:00:00)")
+    j.add_argument("--gpus-per-job", type=int, default=1)
+    j.add_argument("--cpus-per-job", type=int, default=None)
+    j.add_argument("--wait", action="store_true", help="--slurm: wait until the array has finished")
+
+
+def _gpu_list(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        gpus = [int(g) for g in text.split(",")]
+    except ValueError:
+        raise UsageError(f"--gpus must be GPU indices separated by commas, e.g. 0,1; got {text!r}") from None
+    if not gpus or any(g < 0 for g in gpus):
+        raise UsageError(f"--gpus must be GPU indices separated by commas, e.g. 0,1; got {text!r}")
+    return gpus
+
+
+def _jobs(args) -> int:
+    """Plan a chapter's jobs and run them (or print them): every check comes before anything is written."""
+    from .core.config import get_profile
+    from .runs.job_cost import longest_first
+    from .runs.jobs import Planner, plan_jobs, run_job, write_plan
+    from .thesis import chapter3, chapter4, chapter5
+
+    gpus = _gpu_list(args.gpus)
+    if args.slurm and (args.jobs is not None or gpus is not None):
+        raise UsageError("--slurm runs each job as an array element: leave out --jobs and --gpus")
+    if not args.slurm and (args.partition or args.cpus_per_job or args.wait):
+        raise UsageError("--partition, --cpus-per-job and --wait go with --slurm")
+    pool = args.jobs is not None or gpus is not None
+    if args.slurm:
+        from .runs.slurm import check_slurm, parse_minutes
+
+        time_min = parse_minutes(args.time)
+        if args.gpus_per_job < 0:
+            raise UsageError(f"--gpus-per-job must be 0 or more, got {args.gpus_per_job}")
+        check_slurm(args.cluster)
+    elif pool:
+        from .runs.pool import check_workers
+
+        devices, threads = check_workers(args.jobs, gpus, args.device)
+    elif args.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda, but torch sees no CUDA GPU")
+    if args.data_root is not None and not Path(args.data_root).is_dir():
+        raise UsageError(f"data root {args.data_root} is not a directory")
+
+    module = {"chapter3": chapter3, "chapter4": chapter4, "chapter5": chapter5}[args.chapter]
+    planner = Planner(get_profile(args.profile), args.out, seed=args.seed, device="cpu")  # plans load nothing
+    module.all_cells(planner)
+    specs = plan_jobs(planner, int(args.chapter[-1]), data_root=args.data_root, device=args.device,
+                      reuse_from=args.reuse_from)
+    if args.plan:
+        for spec in specs:
+            print(json.dumps({"id": spec.id, **spec.to_dict()}, sort_keys=True))
+        return 0
+    _writable(Path(args.out))
+    write_plan(specs)
+    todo = longest_first([s for s in specs if not s.done])
+    print(f"{args.chapter} ({args.profile}): {len(specs)} jobs, {len(specs) - len(todo)} already done, "
+          f"{len(todo)} to run", flush=True)
+
+    def report(spec, result) -> None:
+        report.count += 1
+        line = f"[{report.count}/{len(todo)}] {result['status']}: {spec.describe()}"
+        print(line if len(line) < 300 else line[:297] + "...", flush=True)
+        if result.get("error"):
+            print(f"    {result['error']}", flush=True)
+    report.count = 0
+
+    if args.slurm:
+        from .runs.slurm import submit_array
+
+        if not todo:
+            return 0
+        jobs = submit_array(todo, Path(args.out) / "jobs" / "slurm", partition=args.partition, time_min=time_min,
+                            gpus_per_job=args.gpus_per_job, cpus_per_job=args.cpus_per_job, cluster=args.cluster)
+        print(f"submitted {len(jobs)} array element(s): job {jobs[0].job_id.split('_')[0]}; logs in "
+              f"{Path(args.out) / 'jobs' / 'slurm'}", flush=True)
+        if not args.wait:
+            print(f"when the array has finished: ./reproduce.sh {args.chapter} --profile {args.profile} --aggregate")
+            return 0
+        results = []
+        for spec, job in zip(todo, jobs):
+            try:
+                result = job.result()
+            except Exception as err:  # the element failed, or was cancelled
+                result = {"id": spec.id, "status": "failed", "error": f"{type(err).__name__}: {str(err)[-300:]}"}
+            report(spec, result)
+            results.append(result)
+    elif pool:
+        from .runs.pool import run_pool
+
+        results = run_pool(todo, devices, threads, on_result=report)
+    else:
+        results = []
+        for spec in todo:
+            results.append(run_job(spec))
+            report(spec, results[-1])
+    failed = [r for r in results if r["status"] == "failed"]
+    if failed:
+        print(f"error: {len(failed)} of {len(todo)} job(s) failed (above); rerun the same command to run them "
+              "again (finished jobs are skipped)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _condense(args) -> int:
@@ -179,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse already printed usage and error
         return int(exc.code or 0)
     try:
-        return {"condense": _condense, "evaluate": _evaluate, "show": _show}[args.command](args)
+        return {"condense": _condense, "evaluate": _evaluate, "show": _show, "jobs": _jobs}[args.command](args)
     except (UsageError, DataInputError, SetFileError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}".splitlines()[0] if "\n" not in str(err) else f"error: {err}", file=sys.stderr)
         return 2

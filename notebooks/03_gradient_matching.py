@@ -33,6 +33,7 @@ SEED = 0  # one seed drives every set, network and augmentation: same seed, same
 DEVICE = "auto"  # auto (CUDA if available) | cpu | cuda
 DATA_ROOT = None  # folder with the npz files or torchvision data; None: env DC_DATA_ROOT, else ./data
 RESULTS_DIR = "../results"  # tables, figures and tidy CSVs go to RESULTS_DIR/chapter3/PROFILE
+AGGREGATE_ONLY = False  # True: compute nothing, only read the rows and sets the jobs wrote (reproduce.sh --jobs/--slurm)
 
 # %%
 from pathlib import Path
@@ -40,13 +41,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from dc_lib.core.config import get_profile, gm_iterations
-from dc_lib.runs.experiments import Runner
+from dc_lib.runs.jobs import make_runner
 from dc_lib.runs.plotting import plot_accuracy_vs_ipc, plot_forgetting_counts, plot_synsets, save_figure
 from dc_lib.thesis import chapter3
 
 profile = get_profile(PROFILE)
 out_dir = Path(RESULTS_DIR) / "chapter3" / profile.name
-runner = Runner(profile, out_dir, data_root=DATA_ROOT, device=DEVICE, seed=SEED)
+runner = make_runner(AGGREGATE_ONLY, profile, out_dir, data_root=DATA_ROOT, device=DEVICE, seed=SEED)
 print(f"profile: {profile.name} -- {profile.description}")
 print(f"budget:  {profile.budget()}; DC K={profile.gm_iterations} at 1 ipc, {gm_iterations(profile, 10)} above")
 

@@ -38,6 +38,7 @@ SEED = 0  # one seed drives every set, network and augmentation: same seed, same
 DEVICE = "auto"  # auto (CUDA if available) | cpu | cuda
 DATA_ROOT = None  # folder with the npz files or torchvision data; None: env DC_DATA_ROOT, else ./data
 RESULTS_DIR = "../results"  # tables, figures and tidy CSVs go to RESULTS_DIR/chapter5/PROFILE
+AGGREGATE_ONLY = False  # True: compute nothing, only read the rows and sets the jobs wrote (reproduce.sh --jobs/--slurm)
 
 # %%
 from pathlib import Path
@@ -45,16 +46,17 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from dc_lib.core.config import get_profile
-from dc_lib.runs.experiments import Runner
+from dc_lib.runs.jobs import make_runner
 from dc_lib.runs.plotting import plot_accuracy_vs_ipc, plot_synsets, save_figure
 from dc_lib.thesis import chapter5
 
 profile = get_profile(PROFILE)
 out_dir = Path(RESULTS_DIR) / "chapter5" / profile.name
 # Table 5.1 lists the thesis's herding, forgetting, DC and DSA cells with chapters 3 and 4's numbers of
-# this profile, where they ran (each under its own chapter's protocol; nothing is copied into chapter 5).
-runner = Runner(profile, out_dir, data_root=DATA_ROOT, device=DEVICE, seed=SEED,
-                reuse_from=[Path(RESULTS_DIR) / "chapter3" / profile.name, Path(RESULTS_DIR) / "chapter4" / profile.name])
+# this profile, where they ran (each under its own chapter's protocol); only an identical experiment, the
+# whole-set bound, is copied from chapter 3's rows (its note names the origin).
+runner = make_runner(AGGREGATE_ONLY, profile, out_dir, data_root=DATA_ROOT, device=DEVICE, seed=SEED,
+                     reuse_from=[Path(RESULTS_DIR) / "chapter3" / profile.name, Path(RESULTS_DIR) / "chapter4" / profile.name])
 print(f"profile: {profile.name} -- {profile.description}")
 print(f"budget:  {profile.budget()}")
 

@@ -9,6 +9,7 @@ was cut off resumes from its checkpoint.
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -272,6 +273,17 @@ class Runner:
                 extra += f";feature_nets={p.feature_nets or 'per draw'};fraction={p.coreset_fraction}"
         return p.budget() + extra + draws
 
+    def cell_budget(self, cell: Cell, real: RealData) -> str:
+        """The budget string a cell's rows carry (rows of another budget are redone, not reused)."""
+        return self.whole_budget() if cell.method == "whole" else self.budget(cell, *self.eval_protocol(cell, real))
+
+    def with_profile(self, profile: Profile) -> "Runner":
+        """A runner of the same kind for ``profile``, writing into the same results and sharing the loaded
+        data (Table A.T8 draws its random sets with other budgets); a planning runner plans with it."""
+        other = copy.copy(self)
+        other.profile = profile
+        return other
+
     def num_sets(self, cell: Cell) -> int:
         """Sets of a cell: 1 for the whole-set bound, ``baseline_draws`` for random and coreset cells
         (cheap to make), ``num_sets`` for condensed sets."""
@@ -288,8 +300,9 @@ class Runner:
         return f"{p.budget()};whole_epochs={p.whole_epochs}" + (f";whole_nets={nets}" if nets != p.num_nets else "")
 
     # -- cells ------------------------------------------------------------------------------
-    def run(self, cell: Cell) -> str:
-        """Run every missing set of ``cell``; return a status ('done', or why it was not run)."""
+    def run(self, cell: Cell, sets=None) -> str:
+        """Run every missing set of ``cell`` (or of its set indices ``sets``: a job runs one set of a cell,
+        ``dc_lib.runs.jobs``); return a status ('done', or why it was not run)."""
         if cell.method not in METHODS:
             raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
         real = self.data(cell.dataset)
@@ -298,9 +311,8 @@ class Runner:
                 self.unavailable[cell.table].append(cell)
             return "data not available"
         p = self.profile
-        budget = (self.whole_budget() if cell.method == "whole"
-                  else self.budget(cell, *self.eval_protocol(cell, real)))
-        for set_idx in range(self.num_sets(cell)):
+        budget = self.cell_budget(cell, real)
+        for set_idx in (range(self.num_sets(cell)) if sets is None else sets):
             # Rows of another budget are an experiment this profile no longer runs: redo and replace them.
             if self.store.has(cell, set_idx, p.name, budget):
                 continue

@@ -151,9 +151,7 @@ def optimal_random_selection(runner: Runner) -> tuple[pd.DataFrame, list[tuple[C
         return pd.DataFrame(), []
     cells = [_cell("A.T8", d, i, m, setting=f"ors={plan.ors_draws}" if m == "random" else "")
              for d, i in itertools.product(plan.datasets, plan.ors_ipcs) for m in ("random", "dc")]
-    draws = Runner(dataclasses.replace(p, num_sets=plan.ors_draws, baseline_draws=None, num_nets=1), runner.out_dir,
-                   data_root=runner.data_root, device=str(runner.device), seed=runner.seed)
-    draws._data = runner._data
+    draws = runner.with_profile(dataclasses.replace(p, num_sets=plan.ors_draws, baseline_draws=None, num_nets=1))
     not_run = tables.run_cells(runner, [c for c in cells if c.method == "dc"])
     not_run += tables.run_cells(draws, [c for c in cells if c.method == "random"])
     rows = runner.rows("A.T8")
@@ -186,3 +184,15 @@ def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, titl
     thesis's claims on it); return the markdown."""
     return tables.write_table(runner, table, summary, not_run, title, EVALUATION, chapter=3,
                               planned=PLANNED.get(table), never=NEVER.get(table, ""))
+
+
+def all_cells(runner: Runner, datasets=None, ipcs=None) -> None:
+    """Every table cell the chapter 3 notebook runs, in its order (Table 3.1, Figure 3.3, Table 3.2,
+    the profile's ablations, A.T8). With a :class:`~dc_lib.runs.jobs.Planner` this records them as
+    jobs instead of running them; the sets Figure 3.2 draws are Table 3.1's."""
+    table_3_1(runner, datasets, ipcs)
+    figure_3_3(runner)
+    cross_architecture(runner)
+    for table in runner.profile.chapter3.ablations:
+        ablation(runner, table)
+    optimal_random_selection(runner)

@@ -341,3 +341,16 @@ def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, titl
     evaluation = (SAME_EVALUATION if table == SAME_EVALUATION_TABLE else EVALUATION)
     return tables.write_table(runner, table, summary, not_run, title, evaluation, chapter=4,
                               planned=PLANNED.get(table))
+
+
+def all_cells(runner: Runner, datasets=None, ipcs=None) -> None:
+    """Every table cell the chapter 4 notebook runs, in its order (Tables 4.1, the same-evaluation check,
+    4.2-4.5). With a :class:`~dc_lib.runs.jobs.Planner` this records them as jobs instead of running them;
+    the sets Figures 4.2 and 4.5 draw are Table 4.1's, and Figure 4.6's run is not a table cell (the
+    notebook makes it)."""
+    table_4_1(runner, datasets, ipcs)
+    table_same_evaluation(runner)
+    table_4_2(runner)
+    table_4_3(runner)
+    table_4_4(runner)
+    table_4_5(runner)

@@ -108,3 +108,12 @@ def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, titl
     thesis's claims on it); return the markdown."""
     return tables.write_table(runner, table, summary, not_run, title, EVALUATION, chapter=5,
                               planned=PLANNED.get(table), never=NEVER.get(table, ""))
+
+
+def all_cells(runner: Runner, datasets=None, ipcs=None) -> None:
+    """Every table cell the chapter 5 notebook runs, in its order (Tables 5.1, 5.2, Figure 5.5). With a
+    :class:`~dc_lib.runs.jobs.Planner` this records them as jobs instead of running them; the sets
+    Figure 5.2 draws are Table 5.1's."""
+    table_5_1(runner, datasets, ipcs)
+    table_5_2(runner)
+    figure_5_5(runner)
