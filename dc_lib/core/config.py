@@ -184,6 +184,11 @@ class Profile:
 # The architectures of the cross-architecture tables (3.2, 4.3, A.T7), as the thesis names them.
 ARCHS = ("mlp", "convnet", "lenet", "alexnet", "vgg11", "resnet18")
 
+# Evaluation epochs of the larger networks on a 1-ipc set (cpu), where more stop helping: measured with
+# benchmarks/cross_arch_epochs.py on chapter 3's MNIST DC set, 3 networks (README, Table 3.2): LeNet
+# 80.8 / 85.9 / 86.1 at 200 / 500 / 1000 epochs, AlexNet 78.1 / 84.4 / 85.1, VGG11 76.1 / 81.1 / 82.7.
+CPU_ARCH_EPOCHS = (("lenet", 500), ("alexnet", 500), ("vgg11", 1000), ("resnet18", 500))
+
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
@@ -226,8 +231,9 @@ PROFILES: dict[str, Profile] = {
         chapter3=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), curve_ipcs=(), dc_init="real",
                                       eval_epochs=200, cross_arch=(("convnet",), ARCHS),
                                       ablations=("A.T2", "A.T3", "A.T4", "A.T5", "A.T6", "A.T7"),
-                                      ablate_condensing=False, ors_draws=20, ors_ipcs=(1,)),
-        chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), eval_epochs=200,
+                                      ablate_condensing=False, ors_draws=20, ors_ipcs=(1,), whole=True,
+                                      arch_epochs=CPU_ARCH_EPOCHS),
+        chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), eval_epochs=200, arch_epochs=CPU_ARCH_EPOCHS,
                                       cross_arch=(("convnet",), ARCHS), per_op=("combination",),
                                       evolution=("fashionmnist", 1, 50), same_evaluation=(("mnist",), (1, 10)),
                                       dsa_iterations_multi=12)),
