@@ -300,15 +300,21 @@ class Runner:
         return f"{p.budget()};whole_epochs={p.whole_epochs}" + (f";whole_nets={nets}" if nets != p.num_nets else "")
 
     # -- cells ------------------------------------------------------------------------------
-    def run(self, cell: Cell, sets=None) -> str:
-        """Run every missing set of ``cell`` (or of its set indices ``sets``: a job runs one set of a cell,
-        ``dc_lib.runs.jobs``); return a status ('done', or why it was not run)."""
+    def cell_data(self, cell: Cell) -> RealData | None:
+        """The data of a cell of a known method, or None (the cell is then listed as "data not available"
+        by its table)."""
         if cell.method not in METHODS:
             raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
         real = self.data(cell.dataset)
+        if real is None and cell not in self.unavailable.setdefault(cell.table, []):
+            self.unavailable[cell.table].append(cell)
+        return real
+
+    def run(self, cell: Cell, sets=None) -> str:
+        """Run every missing set of ``cell`` (or of its set indices ``sets``: a job runs one set of a cell,
+        ``dc_lib.runs.jobs``); return a status ('done', or why it was not run)."""
+        real = self.cell_data(cell)
         if real is None:
-            if cell not in self.unavailable.setdefault(cell.table, []):
-                self.unavailable[cell.table].append(cell)
             return "data not available"
         p = self.profile
         budget = self.cell_budget(cell, real)

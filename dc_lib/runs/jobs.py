@@ -312,12 +312,8 @@ class Aggregator(Runner):
     figure draws must be on disk (:class:`MissingJobOutput` otherwise)."""
 
     def run(self, cell: Cell, sets=None) -> str:
-        if cell.method not in METHODS:
-            raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
-        real = self.data(cell.dataset)
+        real = self.cell_data(cell)
         if real is None:
-            if cell not in self.unavailable.setdefault(cell.table, []):
-                self.unavailable[cell.table].append(cell)
             return "data not available"
         budget = self.cell_budget(cell, real)
         for set_idx in (range(self.num_sets(cell)) if sets is None else sets):
