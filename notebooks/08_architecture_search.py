@@ -74,7 +74,7 @@ for plan, summary, notes in searches:
 # %%
 rows = ResultStore(out_dir / "results.csv").load()
 for plan, summary, notes in searches:
-    table_rows = rows[rows.table == f"{plan.table}-nas"] if len(rows) else rows
+    table_rows = rows[(rows.table == f"{plan.table}-nas") & (rows.budget == plan.training_budget())] if len(rows) else rows
     proxies = [*plan.proxies, "early_stopping"]
     k = dict(zip(summary.proxy, summary.k)) if len(summary) else {}
     top = {p: top_k(proxy_scores(table_rows, p), k[p]) for p in proxies if p in k}

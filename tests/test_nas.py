@@ -138,3 +138,14 @@ def test_a_narrower_space_keeps_every_other_option():
 def test_an_unknown_width_of_a_narrower_space_is_named():
     with pytest.raises(ValueError, match="unknown width 48"):
         search_space(widths=(32, 48))
+
+
+def test_a_candidate_recorded_under_another_budget_is_trained_again(tiny_real, tmp_path, monkeypatch):
+    split, store, training, rows = _search(tiny_real, tmp_path)
+    proxy = Proxy("random", split.x_train[:10], split.y_train[:10], storage=10)
+    cands = sample_space(1, seed=3)
+    train_candidates(cands, proxy, split, store, training, rows, progress=False)
+    trained = []
+    monkeypatch.setattr(nas, "evaluate_set", lambda *a, **k: trained.append(1) or [50.0])
+    train_candidates(cands, proxy, split, store, training, SearchRows("5.5-nas", 1, "smoke", "other"), progress=False)
+    assert trained == [1] and store.load().budget.unique().tolist() == ["other"]

@@ -96,3 +96,10 @@ def test_the_cost_claim_gives_the_measured_ratio():
 def test_a_reduced_search_says_how_it_differs_from_the_thesis():
     text = nas_runs.differences(NAS["cpu"][0])
     assert "fashionmnist instead of CIFAR-10" in text and "only the widths 32/64" in text
+
+
+def test_a_larger_sample_or_another_top_k_keeps_the_rows_budget():
+    plan = NAS["cpu"][0]
+    same = dataclasses.replace(plan, candidates=plan.candidates + 16, top=0.05)
+    assert same.training_budget() == plan.training_budget() and same.budget() != plan.budget()
+    assert dataclasses.replace(plan, proxy_epochs=50).training_budget() != plan.training_budget()

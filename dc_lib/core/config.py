@@ -457,11 +457,18 @@ class NASPlan:
     widths: tuple[int, ...] | None = None
 
     def budget(self) -> str:
+        """The whole search: the sample, the statistic and :meth:`training_budget`."""
         n = "all" if self.candidates is None else self.candidates
-        return (f"candidates={n};ipc={self.ipc};proxy_epochs={self.proxy_epochs};batch={self.batch};"
-                f"augment={self.augment};whole_epochs={self.whole_epochs};repeats={self.repeats};"
-                f"val={self.validation};top={self.top};K_dm={self.dm_iterations};K_gm={self.gm_iterations}"
-                + (f";widths={'/'.join(map(str, self.widths))}" if self.widths else "")
+        return (f"candidates={n};top={self.top}" + (f";widths={'/'.join(map(str, self.widths))}" if self.widths else "")
+                + ";" + self.training_budget())
+
+    def training_budget(self) -> str:
+        """What decides a candidate's accuracy on a proxy (stored with every row): a larger sample or
+        another top-k reuses the rows, a change in here redoes them."""
+        return (f"ipc={self.ipc};proxy_epochs={self.proxy_epochs};batch={self.batch};augment={self.augment};"
+                f"whole_epochs={self.whole_epochs};repeats={self.repeats};val={self.validation};"
+                f"K_dm={self.dm_iterations};K_gm={self.gm_iterations};batch_real={self.batch_real};"
+                f"feature_epochs={self.feature_epochs}"
                 + (f";train_per_class={self.train_per_class}" if self.train_per_class else ""))
 
 

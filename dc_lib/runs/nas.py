@@ -33,7 +33,7 @@ from ..core.speed import Speed
 from ..engines.choose import evaluate_set
 from ..engines.evaluation import EvalConfig
 from ..engines.side_by_side import map_on_cores
-from .results import Cell, ResultStore, make_rows
+from .results import KEY, Cell, ResultStore, make_rows
 
 WIDTHS = (32, 64, 128, 256)
 DEPTHS = (1, 2, 3, 4)
@@ -223,7 +223,10 @@ def train_candidates(candidates: list[Candidate], proxy: Proxy, split: RealData,
         raise ValueError(f"proxy {proxy.name!r}: images {tuple(proxy.images.shape[1:])} with labels up to "
                          f"{int(proxy.labels.max())} do not fit {info.name} ({tuple(split.x_train.shape[1:])}, "
                          f"{info.num_classes} classes)")
-    done = store.keys()
+    recorded = store.load()
+    if len(recorded):  # finished: rows of this key made with this budget (another budget is redone)
+        recorded = recorded[(recorded.budget == rows.budget) & (recorded.metric == "val_acc")]
+    done = {tuple(r) for r in recorded[KEY].itertuples(index=False, name=None)} if len(recorded) else set()
     todo = [c for c in candidates
             if nas_cell(rows.table, info.name, proxy.name, rows.ipc, c.id).key(0, rows.profile) not in done]
     workers = candidate_workers(split.device, len(todo), speed)

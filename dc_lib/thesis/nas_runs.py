@@ -89,14 +89,14 @@ def make_proxy(split: RealData, name: str, plan: NASPlan, seed: int, *, out_dir=
         try:
             syn = SyntheticSet.load(path, split.device)
             syn.check_matches(split, ipc=plan.ipc, method=name, where=str(path))
-            if syn.seed == seed and syn.metrics.get("budget") == plan.budget():
+            if syn.seed == seed and syn.metrics.get("budget") == plan.training_budget():
                 return Proxy(name, syn.images, syn.labels, storage=syn.images.shape[0],
                              seconds=float(syn.metrics["seconds"]))
         except SetFileError as err:
             print(f"{err}; making it again")
     start = time.perf_counter()
     syn = _make_set(split, name, plan, seed, strategy, progress)
-    syn.metrics = {**syn.metrics, "seconds": time.perf_counter() - start, "budget": plan.budget()}
+    syn.metrics = {**syn.metrics, "seconds": time.perf_counter() - start, "budget": plan.training_budget()}
     if path is not None:
         syn.save(path)
     return Proxy(name, syn.images.detach(), syn.labels, storage=syn.images.shape[0], seconds=syn.metrics["seconds"])
@@ -130,14 +130,15 @@ def run_plan(plan: NASPlan, profile: str, out_dir: str | os.PathLike, *, root=No
     split = validation_split(real, plan.validation, seed=seed)
     strategy = default_strategy(real.info.name)
     candidates = sample_space(plan.candidates, seed=seed, widths=plan.widths)
-    rows_as = SearchRows(table=f"{plan.table}-nas", ipc=plan.ipc, profile=profile, budget=plan.budget(), seed=seed)
+    rows_as = SearchRows(table=f"{plan.table}-nas", ipc=plan.ipc, profile=profile, budget=plan.training_budget(),
+                         seed=seed)
     made = {}
     for name in (*plan.proxies, *ALWAYS):
         made[name] = make_proxy(split, name, plan, seed, out_dir=out_dir, progress=progress)
         train_candidates(candidates, made[name], split, store, _training(plan, name, strategy), rows_as,
                          progress=progress, speed=speed)
     rows = store.load()
-    rows = rows[(rows.table == rows_as.table) & (rows.profile == profile)]
+    rows = rows[(rows.table == rows_as.table) & (rows.profile == profile) & (rows.budget == rows_as.budget)]
     ids = {c.id for c in candidates}
     truth = {c: v for c, v in proxy_scores(rows, "whole").items() if c in ids}
     out = []
@@ -161,10 +162,10 @@ def selected_test(real: RealData, full: RealData, cand: Candidate, plan: NASPlan
     (``real``: validation images included) with the ground truth's schedule, tested on ``full``'s test
     split; recorded once per candidate (method ``selected``), however many proxies select it."""
     cell = nas_cell(rows_as.table, real.info.name, "selected", rows_as.ipc, cand.id, ";selected=test")
-    if store.has(cell, 0, rows_as.profile):
+    if store.has(cell, 0, rows_as.profile, rows_as.budget):
         done = store.load()
         g = done[(done.table == cell.table) & (done.method == "selected") & (done.setting == cell.setting)
-                 & (done.profile == rows_as.profile)]
+                 & (done.profile == rows_as.profile) & (done.budget == rows_as.budget)]
         return float(g.value.mean())
     final = RealData(real.info, real.x_train, real.y_train, full.x_test, full.y_test, real.source, real.note)
     protocol = _training(plan, "whole", strategy).protocol(cand)
