@@ -288,8 +288,8 @@ def gm_iterations(profile: Profile, ipc: int, method: str = "dc", chapter: int |
 
 
 def dm_iterations(profile: Profile, dataset: str) -> int:
-    """K for DM: the thesis halves it (10000) for the 64x64 datasets."""
-    if profile.name == "paper" and dataset in ("tinyimagenet",):
+    """K for DM: the thesis halves it (10000) for the 64x64 datasets (TinyImageNet, ImageNet-1K)."""
+    if profile.name == "paper" and dataset in ("tinyimagenet", "imagenet1k"):
         return profile.dm_iterations // 2
     return profile.dm_iterations
 

@@ -18,7 +18,7 @@ from ..runs.results import Cell, summarise
 
 
 def _arch(dataset: str, bn: bool = False) -> str:
-    arch = "convnet_d4" if dataset == "tinyimagenet" else "convnet"
+    arch = "convnet_d4" if dataset in ("tinyimagenet", "imagenet1k") else "convnet"
     return arch + ("_bn" if bn else "")
 
 
