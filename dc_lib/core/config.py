@@ -65,7 +65,8 @@ class GradientMatchingPlan:
             seven schemes x crop/flip/scale/rotate); None = not run.
         evolution: Figure 4.6's (dataset, ipc, K): DSA from noise and from real images with
             snapshots; None = not run.
-        cifar100_ipcs: Table 4.2's ipcs on CIFAR100 (thesis 1 and 10; () = not run).
+        cifar100_ipcs: the ipcs on CIFAR100 of Table 4.2 (chapter 4's plan) and Table A.T9 (chapter 3's):
+            thesis 1 and 10; () = not run.
         same_evaluation: (datasets, ipcs) on which chapter 4 evaluates its herding, DC and DSA sets
             both ways, with the MNIST crop/scale/rotate and with DSA augmentation (a check beside
             Table 4.1, not in the thesis); None = not run.
@@ -251,7 +252,7 @@ PROFILES: dict[str, Profile] = {
         chapter3=GradientMatchingPlan(("mnist", "fashionmnist", "svhn", "cifar10"), (1, 10, 50),
                                       curve_ipcs=(20, 30, 40), dc_init="noise", cross_arch=(ARCHS, ARCHS),
                                       ablations=("A.T2", "A.T3", "A.T4", "A.T5", "A.T6", "A.T7"),
-                                      ors_draws=1000, ors_ipcs=(1, 10), whole=True),
+                                      ors_draws=1000, ors_ipcs=(1, 10), whole=True, cifar100_ipcs=(1, 10)),
         chapter4=GradientMatchingPlan(("mnist", "fashionmnist", "svhn", "cifar10"), (1, 10, 50),
                                       cross_arch=(ARCHS, ARCHS),
                                       per_op=("none", "color", "crop", "cutout", "flip", "scale", "rotate",

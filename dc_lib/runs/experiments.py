@@ -102,9 +102,17 @@ class Runner:
 
     def synset(self, cell: Cell, set_idx: int = 0) -> SyntheticSet:
         """Load the set if it was made before with the same budget, else make and save it."""
+        found = self.find_synset(cell, set_idx)
+        return found if found is not None else self._make_synset(cell, set_idx)
+
+    def find_synset(self, cell: Cell, set_idx: int = 0) -> SyntheticSet | None:
+        """The set of ``cell`` made before with this budget (here or in a reused chapter's folder),
+        or None: nothing is made (the figures that only draw the sets other cells made)."""
         path = self.synset_path(cell, set_idx)
         seed = self.set_seed(cell, set_idx)
         real = self.data(cell.dataset)
+        if real is None:
+            return None
         config = self.method_config(cell, real)
         iterations = getattr(config, "iterations", 0)
         # A set made with the same seed and budget, here or by a chapter this one reuses, is the same set --
@@ -114,9 +122,7 @@ class Runner:
             if candidate.is_file():
                 try:
                     syn = SyntheticSet.load(candidate, self.device)
-                    if real is not None:
-                        syn.check_matches(real, ipc=cell.ipc, method=self.set_method(cell, real),
-                                          where=str(candidate))
+                    syn.check_matches(real, ipc=cell.ipc, method=self.set_method(cell, real), where=str(candidate))
                 except SetFileError as err:
                     warnings.warn(f"{err}; not reusing it: the set is made again and saved at {path}",
                                   RuntimeWarning, stacklevel=2)
@@ -125,6 +131,13 @@ class Runner:
                 same_budget = syn.config.get("batch_real", expected_batch) == expected_batch
                 if syn.seed == seed and syn.iteration == iterations and same_budget:
                     return syn
+        return None
+
+    def _make_synset(self, cell: Cell, set_idx: int) -> SyntheticSet:
+        path = self.synset_path(cell, set_idx)
+        seed = self.set_seed(cell, set_idx)
+        real = self.data(cell.dataset)
+        config = self.method_config(cell, real)
         if cell.method in CONDENSERS:
             # DC/DSA checkpoint after every outer iteration: one costs minutes at 10 ipc on CPU.
             every = 1 if isinstance(config, GMConfig) else self.profile.checkpoint_every
