@@ -25,17 +25,22 @@ from ..core.synset import SetFileError, SyntheticSet
 from ..core.checkpoint import Checkpointing
 from ..engines.choose import evaluate_set, evaluate_whole_dataset
 from ..engines.evaluation import EvalConfig
+from ..methods.dataset_distillation import DDConfig, condense_dd, evaluate_distilled
 from ..methods.baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
 from ..methods.distribution_matching import DMConfig, condense_dm, condense_mmd_pixels
 from ..methods.gradient_matching import GMConfig, condense_gm, gm_method
 from .results import Cell, ResultStore, make_rows
 from .settings import parse_setting
 
-METHODS = ("dm", "mmd", "dc", "dsa", "dc_aug", "random", "herding", "kcenter", "forgetting", "whole")
+METHODS = ("dm", "mmd", "dc", "dsa", "dc_aug", "dd", "random", "herding", "kcenter", "forgetting", "whole")
 CORESETS = ("herding", "kcenter", "forgetting")
 # The methods that learn a set, each called as fn(real, ipc, config, ...) with ``Runner.method_config``.
 CONDENSERS = {"dm": condense_dm, "mmd": condense_mmd_pixels, "dc": condense_gm, "dsa": condense_gm,
-              "dc_aug": condense_gm}
+              "dc_aug": condense_gm, "dd": condense_dd}
+# The tables that compare DC with DD in DD's setting: on CIFAR10 the thesis trains with augmentation there,
+# "as in DD" (A.1); DD's own random crops and flips, as DSA's crop and flip ops.
+DD_COMPARISON = ("3.3", "A.T10", "A.T11")
+DD_COMPARISON_AUG = "crop_flip"
 # The thesis condenses with BN versions of VGG and ResNet (running statistics from real images,
 # frozen) and a ResNet whose strided convolutions become stride 1 + average pooling (A.1); the
 # evaluation networks use instance norm.
@@ -155,7 +160,7 @@ class Runner:
         path.with_suffix(".ckpt").unlink(missing_ok=True)
         return syn
 
-    def method_config(self, cell: Cell, real: RealData) -> DMConfig | GMConfig | None:
+    def method_config(self, cell: Cell, real: RealData) -> DMConfig | GMConfig | DDConfig | None:
         """The hyperparameters with which the cell's set is condensed: the thesis's, with this
         profile's budget (K, real batch) and the cell's setting (Tables 4.4, 4.5, A.T2-A.T7);
         None for the selection baselines."""
@@ -164,6 +169,8 @@ class Runner:
             return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, arch=cell.condense_arch)
         if cell.method == "mmd":
             return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, embedding="pixels")
+        if cell.method == "dd":
+            return self.dd_config(cell, real)
         if cell.method in ("dc", "dsa", "dc_aug"):
             setting = parse_setting(cell.setting)
             init, strategy, sides = self._gm_plan(cell, real)
@@ -172,6 +179,15 @@ class Runner:
                             arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
                             arch_overrides=setting.condense_net)
         return None
+
+    def dd_config(self, cell: Cell, real: RealData) -> DDConfig:
+        """DD's hyperparameters for a cell: its paper's, with the profile's K and real batch. The paper's
+        K is 400 epochs of real batches (``dd_iterations=None``), its lr halved every 40 of them."""
+        plan = self.profile.distillation
+        per_epoch = -(-real.x_train.shape[0] // plan.dd_batch_real)
+        iterations = plan.dd_iterations or 400 * per_epoch
+        return DDConfig(iterations=iterations, batch_real=plan.dd_batch_real, arch=cell.condense_arch,
+                        decay_every=max(1, iterations // 10))
 
     def eval_config(self, cell: Cell, real: RealData) -> EvalConfig:
         """The evaluation protocol of a cell's sets (:meth:`eval_protocol`, this profile's networks)."""
@@ -246,6 +262,8 @@ class Runner:
             strategy, epochs = self.dsa_strategy(cell, real), self.profile.eval_epochs
         elif real.info.name == "mnist":
             strategy, epochs = CLASSIC, self.profile.eval_epochs
+        elif cell.table in DD_COMPARISON:
+            strategy, epochs = DD_COMPARISON_AUG, self.profile.eval_epochs
         else:
             strategy, epochs = None, self.profile.eval_epochs_plain
         plan = {3: self.profile.chapter3, 4: self.profile.chapter4}.get(cell.chapter)
@@ -288,6 +306,10 @@ class Runner:
 
     def cell_budget(self, cell: Cell, real: RealData) -> str:
         """The budget string a cell's rows carry (rows of another budget are redone, not reused)."""
+        if cell.method == "dd":  # trained DD's way, by its learned steps (no epochs, no augmentation)
+            config = self.dd_config(cell, real)
+            return (f"{self.profile.budget()};K_dd={config.iterations};batch_real_dd={config.batch_real};"
+                    f"eval=learned_steps")
         return self.whole_budget() if cell.method == "whole" else self.budget(cell, *self.eval_protocol(cell, real))
 
     def with_profile(self, profile: Profile) -> "Runner":
@@ -343,6 +365,9 @@ class Runner:
                 protocol = EvalConfig(epochs=p.whole_epochs, num_nets=p.whole_nets or p.num_nets,
                                       arch=cell.eval_arch, test_limit=p.test_limit)
                 accs = evaluate_whole_dataset(real, protocol, seed=eval_seed, progress=p.progress, speed=p.speed)
+            elif cell.method == "dd":
+                accs = evaluate_distilled(self.synset(cell, set_idx), real, arch=cell.eval_arch, num_nets=p.num_nets,
+                                          seed=eval_seed, test_limit=p.test_limit)
             else:
                 syn = self.synset(cell, set_idx)
                 protocol = self.eval_config(cell, real)
