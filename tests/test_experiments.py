@@ -54,7 +54,7 @@ def test_a_dataset_without_data_is_reported_not_raised(runner):
 
 
 def test_unknown_method_is_rejected(runner):
-    with pytest.raises(ValueError, match="valid: dm, mmd, dc, dsa, dc_aug, random"):
+    with pytest.raises(ValueError, match="valid: dm, mmd, dc, dsa, dc_aug, dd, random"):
         runner.run(Cell(5, "5.1", "mnist", 1, "gan"))
 
 
