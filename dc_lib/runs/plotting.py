@@ -17,15 +17,16 @@ def _skip(what: str, why: str) -> None:
     print(f"{what} skipped: {why}")
 
 
-def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10):
-    """One panel per set: rows are classes, columns images (image space).
+def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10, panel_inches: float = 5.0):
+    """One panel per set: rows are classes, columns images (image space); each panel
+    ``panel_inches`` square (smaller keeps a notebook holding noise-like images small).
 
     No sets (their data is not available): prints why and returns None, which ``save_figure`` skips.
     """
     if not sets:
         _skip("Figure", "no synthetic sets to draw (their datasets' data is not available; see the tables)")
         return None
-    fig, axes = plt.subplots(1, len(sets), figsize=(5 * len(sets), 5), squeeze=False)
+    fig, axes = plt.subplots(1, len(sets), figsize=(panel_inches * len(sets), panel_inches), squeeze=False)
     for ax, syn in zip(axes[0], sets):
         grid = syn.grid(max_per_class).permute(1, 2, 0).numpy()
         ax.imshow(grid.squeeze(), cmap="gray" if grid.shape[2] == 1 else None, vmin=0, vmax=1)
