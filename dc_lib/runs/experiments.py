@@ -238,9 +238,11 @@ class Runner:
         pool = real if p.coreset_pool is None else _class_pool(real, p.coreset_pool)
         net_idx = set_idx % p.feature_nets if p.feature_nets else set_idx
         net_seed = derive_seed(self.seed, "features", *((net_idx,) if net_idx else ()))  # network 0: the seed of old
-        return feature_network(pool, epochs=p.feature_epochs, seed=net_seed,
-                               cache=self.out_dir / "features" / f"{real.info.name}_pool{p.coreset_pool}_net{net_idx}.pt",
-                               progress=p.progress)
+        name = Path("features") / f"{real.info.name}_pool{p.coreset_pool}_net{net_idx}.pt"
+        # A reused chapter's network of the same name is the same network (its cache checks data, epochs, seed).
+        cache = next((d / name for d in (self.out_dir, *(s.path.parent for s in self.reuse)) if (d / name).is_file()),
+                     self.out_dir / name)
+        return feature_network(pool, epochs=p.feature_epochs, seed=net_seed, cache=cache, progress=p.progress)
 
     def eval_protocol(self, cell: Cell, real: RealData) -> tuple[str | None, int]:
         """(augmentation, epochs) for training the evaluation networks of a cell.

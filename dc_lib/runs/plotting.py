@@ -232,3 +232,27 @@ def plot_forgetting_counts(counts: dict, title: str = ""):
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_tsne(points: pd.DataFrame, title: str = ""):
+    """Figure 5.3: one panel per synthetic set, its images (large, outlined) over the real images (small,
+    faint) in the shared t-SNE map; colour = class. ``points``: ``x, y, label, source`` rows
+    (:func:`dc_lib.runs.tsne.embed_2d`). No synthetic set: prints why and returns None."""
+    methods = [m for m in dict.fromkeys(points.source) if m != "real"]
+    if not methods:
+        _skip("Figure", "no synthetic set to place among the real images (see the lines above)")
+        return None
+    real = points[points.source == "real"]
+    fig, axes = plt.subplots(1, len(methods), figsize=(4 * len(methods), 4), squeeze=False)
+    cmap = plt.get_cmap("tab10")
+    for ax, method in zip(axes[0], methods):
+        ax.scatter(real.x, real.y, c=[cmap(int(c) % 10) for c in real.label], s=4, alpha=0.25)
+        syn = points[points.source == method]
+        ax.scatter(syn.x, syn.y, c=[cmap(int(c) % 10) for c in syn.label], s=60, edgecolors="black", linewidths=1.2)
+        ax.set_title(method.upper())
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -12,7 +12,8 @@ import itertools
 import pandas as pd
 
 from ..core.config import Profile
-from ..runs import tables
+from ..core.files import atomic_write
+from ..runs import tables, tsne
 from ..runs.experiments import Runner
 from ..runs.results import Cell, summarise
 
@@ -88,6 +89,37 @@ def figure_5_2_sets(runner: Runner, pairs=None) -> list:
     pairs = tuple(pairs or runner.profile.chapter5.figure_5_2)
     return [runner.synset(_cell("5.1", d, i, "dm")) for d, i in pairs if runner.data(d) is not None]
 
+
+
+# Figure 5.3's sets, as the chapter that makes each records it: DC (Table 3.1), DSA (Table 4.1), DM (5.1).
+TSNE_SETS = (("dc", 3, "3.1"), ("dsa", 4, "4.1"), ("dm", 5, "5.1"))
+
+
+def figure_5_3(runner: Runner) -> tuple[pd.DataFrame, list[str]]:
+    """Figure 5.3: the t-SNE map of the plan's ``figure_5_3`` (dataset, ipc, classes, real images per
+    class): the DC, DSA and DM sets that this profile's chapters 3, 4 and 5 made (none is made here; the
+    runner must reuse chapters 3 and 4's folders) and real images, embedded by the coreset network
+    trained on the whole set. Writes ``figure_5.3_points.csv``; returns the points and one line per set
+    saying whether it is drawn."""
+    plan = runner.profile.chapter5.figure_5_3
+    if plan is None:
+        return pd.DataFrame(), ["Figure 5.3 is not drawn in this profile"]
+    dataset, ipc, classes, per_class = plan
+    real = runner.data(dataset)
+    if real is None:
+        return pd.DataFrame(), [f"Figure 5.3: {dataset}: data not available"]
+    sets, lines = [], []
+    for method, chapter, table in TSNE_SETS:
+        cell = Cell(chapter, table, dataset, ipc, method, _arch(dataset), _arch(dataset), "")
+        syn = runner.find_synset(cell)
+        lines.append(f"{method.upper()} {dataset} {ipc} ipc: " + ("drawn" if syn is not None else
+                     f"no set (chapter {chapter}'s {runner.profile.name} run of Table {table} makes it)"))
+        sets += [syn] if syn is not None else []
+    net, _ = runner.coreset_network(real)
+    inputs = tsne.tsne_inputs(net, real, sets, classes=classes, real_per_class=per_class, seed=runner.seed)
+    points = tsne.embed_2d(inputs, seed=runner.seed)
+    atomic_write(runner.out_dir / "figure_5.3_points.csv", lambda tmp: points.to_csv(tmp, index=False))
+    return points, lines
 
 
 EVALUATION = ("Every set (DM and random alike) is evaluated with DSA augmentation while training the "
