@@ -28,11 +28,14 @@ from ..engines.evaluation import EvalConfig
 from ..methods.dataset_distillation import DDConfig, condense_dd, evaluate_distilled
 from ..methods.baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
 from ..methods.distribution_matching import DMConfig, condense_dm, condense_mmd_pixels
+from ..methods.generators import METHODS as GENERATORS
+from ..methods.generators import GeneratorConfig, cached_generator, sample_set
 from ..methods.gradient_matching import GMConfig, condense_gm, gm_method
 from .results import Cell, ResultStore, make_rows
 from .settings import parse_setting
 
-METHODS = ("dm", "mmd", "dc", "dsa", "dc_aug", "dd", "random", "herding", "kcenter", "forgetting", "whole")
+METHODS = ("dm", "mmd", "dc", "dsa", "dc_aug", "dd", "random", "herding", "kcenter", "forgetting", "gmmn", "vae",
+           "biggan", "whole")
 CORESETS = ("herding", "kcenter", "forgetting")
 # The methods that learn a set, each called as fn(real, ipc, config, ...) with ``Runner.method_config``.
 CONDENSERS = {"dm": condense_dm, "mmd": condense_mmd_pixels, "dc": condense_gm, "dsa": condense_gm,
@@ -153,6 +156,8 @@ class Runner:
             syn = select_random(real, cell.ipc, seed=seed)
         elif cell.method in CORESETS:
             syn = self._select_coreset(cell, real, seed, set_idx)
+        elif cell.method in GENERATORS:
+            syn = sample_set(self.generator(cell, real, set_idx), real, cell.ipc, config, seed=seed)
         else:
             raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
         syn.save(path)
@@ -160,7 +165,7 @@ class Runner:
         path.with_suffix(".ckpt").unlink(missing_ok=True)
         return syn
 
-    def method_config(self, cell: Cell, real: RealData) -> DMConfig | GMConfig | DDConfig | None:
+    def method_config(self, cell: Cell, real: RealData) -> DMConfig | GMConfig | DDConfig | GeneratorConfig | None:
         """The hyperparameters with which the cell's set is condensed: the thesis's, with this
         profile's budget (K, real batch) and the cell's setting (Tables 4.4, 4.5, A.T2-A.T7);
         None for the selection baselines."""
@@ -171,6 +176,8 @@ class Runner:
             return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, embedding="pixels")
         if cell.method == "dd":
             return self.dd_config(cell, real)
+        if cell.method in GENERATORS:
+            return GeneratorConfig(cell.method, iterations=p.chapter5.generator_steps)
         if cell.method in ("dc", "dsa", "dc_aug"):
             setting = parse_setting(cell.setting)
             init, strategy, sides = self._gm_plan(cell, real)
@@ -179,6 +186,14 @@ class Runner:
                             arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
                             arch_overrides=setting.condense_net)
         return None
+
+    def generator(self, cell: Cell, real: RealData, set_idx: int = 0):
+        """The small generator behind set ``set_idx`` of a Table B.T1 cell: one per dataset, method and set
+        index, whatever the ipc (its samples are the sets), trained once and cached under ``generators/``."""
+        config = self.method_config(cell, real)
+        seed = derive_seed(self.seed, cell.dataset, cell.method, "generator", set_idx)
+        cache = self.out_dir / "generators" / f"{cell.dataset}_{cell.method}_set{set_idx}.pt"
+        return cached_generator(real, config, seed=seed, cache=cache, progress=self.profile.progress)
 
     def dd_config(self, cell: Cell, real: RealData) -> DDConfig:
         """DD's hyperparameters for a cell: its paper's, with the profile's K and real batch. The paper's
@@ -308,6 +323,9 @@ class Runner:
 
     def cell_budget(self, cell: Cell, real: RealData) -> str:
         """The budget string a cell's rows carry (rows of another budget are redone, not reused)."""
+        if cell.method in GENERATORS:  # the generator's training is part of what made the set
+            steps = self.method_config(cell, real).iterations
+            return self.budget(cell, *self.eval_protocol(cell, real)) + f";generator_steps={steps}"
         if cell.method == "dd":  # trained DD's way, by its learned steps (no epochs, no augmentation)
             config = self.dd_config(cell, real)
             return (f"{self.profile.budget()};K_dd={config.iterations};batch_real_dd={config.batch_real};"
