@@ -169,7 +169,8 @@ print(chapter3.table_a_t1(runner))
 # images differ, each covering part of the class.
 
 # %%
-fig = plot_synsets(chapter3.figure_a_f3_sets(runner))
+fig = plot_synsets(chapter3.figure_a_f3_sets(runner),
+                   why_none="Table 3.1 made no 10-ipc DC set in this run: not in the profile's plan, or no data")
 save_figure(fig, out_dir / "figure_A.F3.png")
 plt.show()
 

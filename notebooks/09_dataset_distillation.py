@@ -89,7 +89,8 @@ print(distillation.write_table(runner, "A.T11", summary_t11, not_run_t11, distil
 # interpretable.
 
 # %%
-fig = plot_synsets(distillation.figure_a_f4_sets(runner), panel_inches=3)
+fig = plot_synsets(distillation.figure_a_f4_sets(runner), panel_inches=3,
+                   why_none="no 10-ipc DD or DC set in this run: not in the profile's plan, or no data")
 save_figure(fig, out_dir / "figure_A.F4.png")
 plt.show()
 

@@ -60,8 +60,8 @@ def test_dd_outside_its_comparison_tables_is_the_thesis_quoting_its_paper(runner
 def test_a_dd_comparison_cell_another_profile_runs_names_the_distillation_notebook(tiny_root, tmp_path):
     from dc_lib.thesis import distillation
 
-    runner = Runner(get_profile("smoke"), tmp_path, data_root=tiny_root, device="cpu")  # smoke: DC at 1 ipc only
-    cell = Cell(3, "3.3", "mnist", 10, "dc", "lenet", "lenet")
+    runner = Runner(get_profile("smoke"), tmp_path, data_root=tiny_root, device="cpu")  # smoke: no whole-set bound
+    cell = Cell(3, "3.3", "mnist", 0, "whole", "none", "lenet")
     why = listing.reason(runner, cell, 3, distillation.PLANNED["3.3"], reproduce=distillation.REPRODUCE)
     assert why == "not run in this profile (cost; `./reproduce.sh distillation --profile cpu` runs it)"
 

@@ -247,7 +247,7 @@ PROFILES: dict[str, Profile] = {
                                       per_op=("none", "crop", "combination"), per_op_ipc=1,
                                       schemes=("mnist", 1, ("ours", "C"), ("crop",)), evolution=("mnist", 1, 2),
                                       same_evaluation=(("mnist",), (1,))),
-        distillation=DistillationPlan(pairs=(("mnist", "lenet"),), dc_ipcs=(1,), dd_iterations=2, dd_batch_real=64,
+        distillation=DistillationPlan(pairs=(("mnist", "lenet"),), dc_ipcs=(1, 10), dd_iterations=2, dd_batch_real=64,
                                       a_t10_archs=("mlp", "lenet"), cost_iterations=(1, 1))),
     "cpu": Profile(
         name="cpu",

@@ -17,14 +17,15 @@ def _skip(what: str, why: str) -> None:
     print(f"{what} skipped: {why}")
 
 
-def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10, panel_inches: float = 5.0):
+def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10, panel_inches: float = 5.0,
+                 why_none: str = "their datasets' data is not available; see the tables"):
     """One panel per set: rows are classes, columns images (image space); each panel
     ``panel_inches`` square (smaller keeps a notebook holding noise-like images small).
 
-    No sets (their data is not available): prints why and returns None, which ``save_figure`` skips.
+    No sets: prints ``why_none`` and returns None, which ``save_figure`` skips.
     """
     if not sets:
-        _skip("Figure", "no synthetic sets to draw (their datasets' data is not available; see the tables)")
+        _skip("Figure", f"no synthetic sets to draw ({why_none})")
         return None
     fig, axes = plt.subplots(1, len(sets), figsize=(panel_inches * len(sets), panel_inches), squeeze=False)
     for ax, syn in zip(axes[0], sets):
