@@ -26,6 +26,8 @@ Names:
              (Figs. 5.6, 5.7); cpu: substitute streams; notebook: notebooks/07_continual_learning.ipynb
   nas        architecture search with proxy sets (Tables 3.4, 4.6, 5.5); cpu: a sample of the space on
              FashionMNIST; notebook: notebooks/08_architecture_search.ipynb
+  distillation  DC vs Dataset Distillation (DD) in DD's setting: Tables 3.3, A.T10, A.T11, Figure A.F4;
+             cpu: MNIST/LeNet (~45 min, estimated); notebook: notebooks/09_dataset_distillation.ipynb
 
 Profiles:
   smoke   seconds; checks that everything runs (numbers are meaningless)
@@ -75,7 +77,7 @@ while [[ $# -gt 0 ]]; do
     --aggregate) aggregate=1; shift ;;
     --profile=*|--device=*|--data-root=*|--jobs=*|--gpus=*|--partition=*|--time=*|--gpus-per-job=*)
       set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
-    chapter*|quickstart|own_data|continual|nas)
+    chapter*|quickstart|own_data|continual|nas|distillation)
       [[ -z "$chapter" ]] || die "name one chapter, not '$chapter' and '$1' (run ./reproduce.sh once per chapter)"
       chapter="$1"; shift ;;
     *) die "unknown argument '$1' (./reproduce.sh --help)" ;;
@@ -90,8 +92,9 @@ case "$chapter" in
   own_data) notebook="06_your_own_data" ;;
   continual) notebook="07_continual_learning" ;;
   nas) notebook="08_architecture_search" ;;
-  "") die "name a chapter: quickstart, chapter3, chapter4, chapter5, own_data, continual or nas (./reproduce.sh --help)" ;;
-  *) die "unknown chapter '$chapter' (available: quickstart, chapter3, chapter4, chapter5, own_data, continual, nas)" ;;
+  distillation) notebook="09_dataset_distillation" ;;
+  "") die "name a chapter: quickstart, chapter3, chapter4, chapter5, own_data, continual, nas or distillation (./reproduce.sh --help)" ;;
+  *) die "unknown chapter '$chapter' (available: quickstart, chapter3, chapter4, chapter5, own_data, continual, nas, distillation)" ;;
 esac
 case "$profile" in smoke|cpu|paper) ;; *) die "unknown profile '$profile' (smoke, cpu, paper)" ;; esac
 case "$device" in auto|cpu|cuda) ;; *) die "unknown device '$device' (auto, cpu, cuda)" ;; esac

@@ -47,7 +47,7 @@ import matplotlib.pyplot as plt
 
 from dc_lib.core.config import get_profile
 from dc_lib.runs.jobs import make_runner
-from dc_lib.runs.plotting import plot_accuracy_vs_ipc, plot_synsets, save_figure
+from dc_lib.runs.plotting import plot_accuracy_vs_ipc, plot_synsets, plot_tsne, save_figure
 from dc_lib.thesis import chapter5
 
 profile = get_profile(PROFILE)
@@ -108,6 +108,21 @@ save_figure(fig, out_dir / "figure_5.2.png")
 plt.show()
 
 # %% [markdown]
+# ## Figure 5.3: where the synthetic images sit among the real ones
+#
+# Real images of the first classes and the DC, DSA and DM sets of those classes, all embedded by one
+# network trained on the whole training set, mapped to 2-D together by t-SNE. The thesis (CIFAR10,
+# 50 images per class): DM's images spread over the real distribution, DC's and DSA's gather in parts of
+# it. The sets are the ones chapters 3, 4 and 5 made in this profile (run those notebooks first).
+
+# %%
+points, lines = chapter5.figure_5_3(runner)
+print("\n".join(lines))
+fig = plot_tsne(points, title=f"Figure 5.3 ({profile.name} profile)") if len(points) else None
+save_figure(fig, out_dir / "figure_5.3.png")
+plt.show()
+
+# %% [markdown]
 # ## Figure 5.5: larger synthetic sets
 #
 # Because DM has no bi-level loop, its cost grows gently with the set size. The thesis learns
@@ -120,6 +135,33 @@ print(chapter5.write_table(runner, "F5.5", summary_5_5, [], "Figure 5.5: DM vs r
 fig = plot_accuracy_vs_ipc(summary_5_5, title=f"Figure 5.5 ({profile.name} profile)")
 save_figure(fig, out_dir / "figure_5.5.png")
 plt.show()
+
+# %% [markdown]
+# ## ImageNet-1K (section 5.3.2)
+#
+# DM scales to the 1000 classes of ImageNet-1K at 64x64 (a 4-block ConvNet, K = 10000): the thesis
+# reports 1.3 / 5.7 / 11.4 % against random selection's 0.52 / 1.94 / 7.54 % at 1 / 10 / 50 images per
+# class. The paper profile runs it when `imagenet64.npz` (or `imagenet64/{train,val}/<class>/` image
+# folders) is in the data root; elsewhere the cells read "data not available".
+
+# %%
+summary_in, not_run_in = chapter5.imagenet_1k(runner)
+print(chapter5.write_table(runner, chapter5.IMAGENET, summary_in, not_run_in,
+                           "Section 5.3.2: DM vs random selection on ImageNet-1K (64x64)"))
+
+# %% [markdown]
+# ## Appendix B.T1: generative models as set makers
+#
+# Could a generative model trained on the same data give a better small set? Its samples, the same
+# number per class, train the same ConvNets. The thesis (CIFAR10): GMMN, DC-VAE and BigGAN samples are
+# no better than random real images, pixel-space MMD helps a little, DM far more. The models here are
+# tiny stand-ins for the thesis's (one small conditional generator trained as a GMMN, a VAE and a GAN
+# with DiffAugment; `dc_lib.methods.generators`).
+
+# %%
+summary_b1, not_run_b1 = chapter5.table_b_t1(runner)
+print(chapter5.write_table(runner, "B.T1", summary_b1, not_run_b1,
+                           "Table B.T1: generative models and pixel MMD vs DM (ConvNet)"))
 
 # %% [markdown]
 # ## Reading the results

@@ -38,3 +38,45 @@ def test_optimal_random_selection_reports_a_top_k_only_below_the_number_of_draws
 
     assert {c.method for c in planned_a_t8(get_profile("cpu"))} == {"dc", "ors_top10", "ors_top1000"}
     assert {c.method for c in planned_a_t8(get_profile("paper"))} == {"dc", "ors_top10", "ors_top100", "ors_top1000"}
+
+
+def test_table_a_t9_runs_cifar100_in_paper_only_and_lists_the_thesis_grid_as_data_not_available_here(tmp_path):
+    from dc_lib.core.config import get_profile
+    from dc_lib.runs import listing
+    from dc_lib.runs.experiments import Runner
+    from dc_lib.thesis.chapter3 import planned_a_t9
+
+    paper = planned_a_t9(get_profile("paper"))
+    assert {(c.ipc, c.method) for c in paper} == {(i, m) for i in (1, 10) for m in
+                                                  ("random", "herding", "kcenter", "forgetting", "dc")} | {(0, "whole")}
+    assert planned_a_t9(get_profile("cpu")) == []
+    runner = Runner(get_profile("cpu"), tmp_path, data_root=tmp_path)  # an empty data root
+    listed = dict(listing.complete(runner, "A.T9", 3, pd.DataFrame(), [], planned_a_t9))
+    dc = next(c for c in listed if c.method == "dc" and c.ipc == 10)
+    assert listed[dc] == "data not available"
+    assert next(r for c, r in listed.items() if c.method == "ld").startswith("not implemented")
+
+
+def test_figure_a_f3_draws_only_the_10_ipc_dc_sets_table_3_1_made(tmp_path, tiny_root):
+    from dc_lib.core.config import get_profile
+    from dc_lib.runs.experiments import Runner
+    from dc_lib.thesis.chapter3 import _cell, figure_a_f3_sets
+
+    profile = get_profile("smoke")
+    runner = Runner(profile, tmp_path, data_root=tiny_root)
+    assert figure_a_f3_sets(runner, ["mnist"]) == []  # nothing is made for the figure
+    runner.synset(_cell("3.1", "mnist", 10, "random"))  # another method's set is not drawn either
+    assert figure_a_f3_sets(runner, ["mnist"]) == []
+    cell = _cell("3.1", "mnist", 10, "dc")
+    real = runner.data("mnist")
+    images = real.x_train[:100].clone()
+    import torch
+
+    from dc_lib.core.synset import SyntheticSet
+
+    made = SyntheticSet(images, torch.arange(10).repeat_interleave(10), "mnist", "dc", 10, real.info.mean,
+                        real.info.std, config={"batch_real": profile.gm_batch_real}, seed=runner.set_seed(cell, 0),
+                        iteration=runner.gm_iterations(cell))
+    made.save(runner.synset_path(cell, 0))
+    [drawn] = figure_a_f3_sets(runner, ["mnist"])
+    assert (drawn.method, drawn.ipc) == ("dc", 10) and torch.equal(drawn.images, images)

@@ -54,7 +54,7 @@ def test_a_dataset_without_data_is_reported_not_raised(runner):
 
 
 def test_unknown_method_is_rejected(runner):
-    with pytest.raises(ValueError, match="valid: dm, mmd, dc, dsa, dc_aug, random"):
+    with pytest.raises(ValueError, match="valid: dm, mmd, dc, dsa, dc_aug, dd, random"):
         runner.run(Cell(5, "5.1", "mnist", 1, "gan"))
 
 
@@ -82,7 +82,7 @@ def test_table_5_1_lists_thesis_cells_outside_the_profile_with_the_command_to_ru
     assert reason[("| mnist", "50", "dm")] == "not run in this profile (cost; `./reproduce.sh chapter5 --profile paper` runs it)"
     assert reason[("| mnist", "10", "dm")] == "not run in this profile (cost; `./reproduce.sh chapter5 --profile cpu` runs it)"
     assert reason[("| cifar10", "50", "dm")] == "data not available"
-    assert reason[("| mnist", "10", "dd")].startswith("not implemented in this companion")
+    assert reason[("| mnist", "10", "dd")].startswith("not run in any profile of this companion (the thesis quotes DD")
 
 
 def test_an_ablation_row_with_default_networks_reuses_the_table_3_1_cell(runner, monkeypatch):

@@ -47,8 +47,23 @@ def test_the_ors_draw_count_does_not_make_another_cell():
 
 
 def test_a_method_this_companion_lacks_says_so(runner):
+    why = listing.reason(runner, Cell(4, "4.1", "cifar100", 1, "ld", "alexnet", "alexnet"), 4)
+    assert why.startswith("not implemented in this companion (LD")
+
+
+def test_dd_outside_its_comparison_tables_is_the_thesis_quoting_its_paper(runner):
     why = listing.reason(runner, Cell(4, "4.1", "mnist", 10, "dd", "lenet", "lenet"), 4)
-    assert why.startswith("not implemented in this companion (DD")
+    assert why.startswith("not run in any profile of this companion (the thesis quotes DD's published number")
+    assert "./reproduce.sh distillation" in why
+
+
+def test_a_dd_comparison_cell_another_profile_runs_names_the_distillation_notebook(tiny_root, tmp_path):
+    from dc_lib.thesis import distillation
+
+    runner = Runner(get_profile("smoke"), tmp_path, data_root=tiny_root, device="cpu")  # smoke: no whole-set bound
+    cell = Cell(3, "3.3", "mnist", 0, "whole", "none", "lenet")
+    why = listing.reason(runner, cell, 3, distillation.PLANNED["3.3"], reproduce=distillation.REPRODUCE)
+    assert why == "not run in this profile (cost; `./reproduce.sh distillation --profile cpu` runs it)"
 
 
 def test_a_dataset_missing_here_reads_data_not_available_even_if_another_profile_plans_it(runner):

@@ -17,6 +17,7 @@ EMBED_DIMS = {
     "lenet": 84,
     "alexnet": 192 * 4 * 4,
     "alexnet_bn": 192 * 4 * 4,
+    "alexcifarnet": 192,
     "vgg11": 512,
     "vgg11_bn": 512,
     "resnet18": 512,
@@ -261,3 +262,13 @@ def test_alexnet_bn_puts_batchnorm_after_every_conv():
     convs = [i for i, m in enumerate(layers) if isinstance(m, nn.Conv2d)]
     assert len(convs) == 5
     assert all(isinstance(layers[i + 1], nn.BatchNorm2d) for i in convs)
+
+
+def test_alexcifarnet_is_dds_two_conv_stages_with_local_response_norm_and_fc_384_192():
+    net = get_network("alexcifarnet", 3, NUM_CLASSES, (32, 32))
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.out_channels, c.kernel_size) for c in convs] == [(64, (5, 5)), (64, (5, 5))]
+    assert sum(isinstance(m, torch.nn.LocalResponseNorm) for m in net.modules()) == 2
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(l.in_features, l.out_features) for l in linears] == [(64 * 8 * 8, 384), (384, 192), (192, NUM_CLASSES)]
+    assert not has_batchnorm(net)

@@ -29,6 +29,14 @@ class Chapter5Plan:
         figure_5_5: (dataset, ipcs) for the larger-set curve, DM vs random.
         figure_5_2: (dataset, ipc) pairs whose DM sets are drawn (Figure 5.2).
         mmd: also run the pixel-space MMD baseline of Appendix B.2 on table_5_1's cells.
+        imagenet: the ipcs of DM and random selection on ImageNet-1K at 64x64 (section 5.3.2's prose;
+            thesis 1, 10, 50); () = not run.
+        figure_5_3: Figure 5.3's t-SNE as (dataset, ipc, classes, real images per class): the DC, DSA
+            and DM sets of the first ``classes`` classes among that many real images, all embedded by a
+            network trained on the whole set (thesis: CIFAR10, 50 ipc, 3 classes); None = not drawn.
+        table_b_t1: Table B.T1's (datasets, ipcs): random, the three small generators, pixel MMD and DM
+            (thesis: CIFAR10 at 1, 10, 50).
+        generator_steps: training steps of each Table B.T1 generator (GMMN, VAE, GAN).
     """
 
     table_5_1: tuple[tuple[str, ...], tuple[int, ...]]
@@ -37,6 +45,36 @@ class Chapter5Plan:
     figure_5_5: tuple[str, tuple[int, ...]]
     figure_5_2: tuple[tuple[str, int], ...]
     mmd: bool = False
+    imagenet: tuple[int, ...] = ()
+    figure_5_3: tuple[str, int, int, int] | None = None
+    table_b_t1: tuple[tuple[str, ...], tuple[int, ...]] = ((), ())
+    generator_steps: int = 0
+
+
+@dataclass(frozen=True)
+class DistillationPlan:
+    """Which DD-comparison experiments a profile runs (notebook 09: Tables 3.3, A.T10, A.T11, Figure A.F4).
+
+    Attributes:
+        pairs: (dataset, network) of Tables 3.3 / A.T11, the network condensing and evaluating both
+            methods (thesis: MNIST with LeNet, CIFAR10 with AlexCifarNet).
+        dc_ipcs: DC's ipcs in Table 3.3 (thesis 1 and 10); DD runs at ``dd_ipc`` (10, its only one).
+        dd_iterations: DD's outer iterations (None = its paper's 400 epochs of ``dd_batch_real`` real
+            images, ~23k on MNIST); ``dd_batch_real``: real images per DD iteration (1024).
+        a_t10_archs: networks that train the LeNet-learned MNIST sets of Table A.T10 (thesis: all six of
+            Table 3.2); DD's sets train every one of the six (30 SGD steps cost nothing).
+        cost_iterations: outer iterations of DC and of DD timed for Table A.T11 (each a fresh network).
+        whole: the whole-set bound of each pair's network (Table 3.3).
+    """
+
+    pairs: tuple[tuple[str, str], ...]
+    dc_ipcs: tuple[int, ...]
+    dd_ipc: int = 10
+    dd_iterations: int | None = None
+    dd_batch_real: int = 1024
+    a_t10_archs: tuple[str, ...] = ()
+    cost_iterations: tuple[int, int] = (1, 1)
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,7 +103,8 @@ class GradientMatchingPlan:
             seven schemes x crop/flip/scale/rotate); None = not run.
         evolution: Figure 4.6's (dataset, ipc, K): DSA from noise and from real images with
             snapshots; None = not run.
-        cifar100_ipcs: Table 4.2's ipcs on CIFAR100 (thesis 1 and 10; () = not run).
+        cifar100_ipcs: the ipcs on CIFAR100 of Table 4.2 (chapter 4's plan) and Table A.T9 (chapter 3's):
+            thesis 1 and 10; () = not run.
         same_evaluation: (datasets, ipcs) on which chapter 4 evaluates its herding, DC and DSA sets
             both ways, with the MNIST crop/scale/rotate and with DSA augmentation (a check beside
             Table 4.1, not in the thesis); None = not run.
@@ -161,6 +200,7 @@ class Profile:
     whole_nets: int | None = None
     chapter3: GradientMatchingPlan = field(repr=False, default=None)
     chapter4: GradientMatchingPlan = field(repr=False, default=None)
+    distillation: DistillationPlan = field(repr=False, default=None)
 
     def budget(self) -> str:
         """A compact, stable description stored with every result row."""
@@ -197,7 +237,8 @@ PROFILES: dict[str, Profile] = {
         test_limit=500, checkpoint_every=2, progress=False,
         chapter5=Chapter5Plan(table_5_1=(("mnist",), (1,)), whole=False,
                               table_5_2=(("mnist", 1),), figure_5_5=("mnist", (1, 2)),
-                              figure_5_2=(("mnist", 1),), mmd=True),
+                              figure_5_2=(("mnist", 1),), mmd=True, figure_5_3=("mnist", 1, 3, 20),
+                              table_b_t1=(("mnist",), (1,)), generator_steps=2),
         eval_epochs_plain=4, gm_iterations=1, gm_batch_real=8, feature_epochs=2, coreset_pool=40,
         chapter3=GradientMatchingPlan(("mnist",), (1,), curve_ipcs=(), dc_init="noise",
                                       cross_arch=(("convnet",), ("mlp", "convnet")), ablations=("A.T2",),
@@ -205,7 +246,9 @@ PROFILES: dict[str, Profile] = {
         chapter4=GradientMatchingPlan(("mnist",), (1,), cross_arch=(("convnet",), ("mlp", "convnet")),
                                       per_op=("none", "crop", "combination"), per_op_ipc=1,
                                       schemes=("mnist", 1, ("ours", "C"), ("crop",)), evolution=("mnist", 1, 2),
-                                      same_evaluation=(("mnist",), (1,)))),
+                                      same_evaluation=(("mnist",), (1,))),
+        distillation=DistillationPlan(pairs=(("mnist", "lenet"),), dc_ipcs=(1, 10), dd_iterations=2, dd_batch_real=64,
+                                      a_t10_archs=("mlp", "lenet"), cost_iterations=(1, 1))),
     "cpu": Profile(
         name="cpu",
         description="reduced protocol for a 2-core CPU, about 2 h per chapter",
@@ -215,7 +258,13 @@ PROFILES: dict[str, Profile] = {
         # on MNIST. The whole-set bound: one network, 2 epochs (3 passes) of the authors' recipe.
         chapter5=Chapter5Plan(table_5_1=(("mnist", "fashionmnist", "cifar10"), (1, 10)), whole=True,
                               table_5_2=(("mnist", 10),), figure_5_5=("mnist", (1, 5, 10)),
-                              figure_5_2=(("mnist", 10), ("fashionmnist", 10), ("cifar10", 10)), mmd=False),
+                              figure_5_2=(("mnist", 10), ("fashionmnist", 10), ("cifar10", 10)), mmd=False,
+                              # Unmeasured estimate of what these add to the chapter's ~2 h: t-SNE under a
+                              # minute (chapter 3's FashionMNIST coreset network is reused); B.T1 ~20-25 min
+                              # (3 generators x 1500 steps ~1 min each; 3 x 2 sets x 3 networks of 300
+                              # epochs; pixel MMD on 2 cells; random and DM are Table 5.1's rows).
+                              figure_5_3=("fashionmnist", 10, 3, 300), table_b_t1=(("cifar10",), (1, 10)),
+                              generator_steps=1500),
         # Chapters 3/4: one DC outer iteration costs (MNIST, batch_real 64, real init) 4.1 s at 1 ipc and
         # 159 s at 10 ipc (9 x 50 network steps on the set dominate); DSA 2.6 s and 169 s. K = 200 / 6
         # then cost ~14 / 16 min per set. 200 evaluation epochs and a 2000-image pool per class for the
@@ -236,7 +285,14 @@ PROFILES: dict[str, Profile] = {
         chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), eval_epochs=200, arch_epochs=CPU_ARCH_EPOCHS,
                                       cross_arch=(("convnet",), ARCHS), per_op=("combination",),
                                       evolution=("fashionmnist", 1, 50), same_evaluation=(("mnist",), (1, 10)),
-                                      dsa_iterations_multi=12)),
+                                      dsa_iterations_multi=12),
+        # Notebook 09 (./reproduce.sh distillation), estimate (unmeasured as a whole) ~45 min on 2 cores: DD on MNIST/LeNet
+        # (K = 2000 of 1024 real images: 0.4-0.6 s each measured on one busy core, ~15 min), DC with LeNet at 1 and 10 ipc (chapter 3's K), the
+        # LeNet whole-set bound, A.T10's DC sets on four networks (VGG11 and ResNet18 at 10 ipc cost most:
+        # paper), and 2 / 20 timed outer iterations of DC / DD for A.T11. CIFAR10/AlexCifarNet: paper.
+        distillation=DistillationPlan(pairs=(("mnist", "lenet"),), dc_ipcs=(1, 10), dd_iterations=2000,
+                                      a_t10_archs=("mlp", "convnet", "lenet", "alexnet"), cost_iterations=(2, 20),
+                                      whole=True)),
     "paper": Profile(
         name="paper",
         description="the thesis protocol (GPU): K=20000, 5 sets x 20 networks, 1000 epochs",
@@ -246,19 +302,22 @@ PROFILES: dict[str, Profile] = {
             table_5_1=(("mnist", "cifar10", "cifar100", "tinyimagenet"), (1, 10, 50)), whole=True,
             table_5_2=(("cifar10", 50), ("cifar100", 50), ("tinyimagenet", 50)),
             figure_5_5=("cifar10", (100, 200, 500, 1000, 1250)),
-            figure_5_2=(("mnist", 10), ("cifar10", 10)), mmd=True),
+            figure_5_2=(("mnist", 10), ("cifar10", 10)), mmd=True, imagenet=(1, 10, 50),
+            figure_5_3=("cifar10", 50, 3, 500), table_b_t1=(("cifar10",), (1, 10, 50)), generator_steps=20000),
         eval_epochs_plain=300, gm_iterations=1000, gm_batch_real=256, feature_epochs=10, coreset_pool=None,
         chapter3=GradientMatchingPlan(("mnist", "fashionmnist", "svhn", "cifar10"), (1, 10, 50),
                                       curve_ipcs=(20, 30, 40), dc_init="noise", cross_arch=(ARCHS, ARCHS),
                                       ablations=("A.T2", "A.T3", "A.T4", "A.T5", "A.T6", "A.T7"),
-                                      ors_draws=1000, ors_ipcs=(1, 10), whole=True),
+                                      ors_draws=1000, ors_ipcs=(1, 10), whole=True, cifar100_ipcs=(1, 10)),
         chapter4=GradientMatchingPlan(("mnist", "fashionmnist", "svhn", "cifar10"), (1, 10, 50),
                                       cross_arch=(ARCHS, ARCHS),
                                       per_op=("none", "color", "crop", "cutout", "flip", "scale", "rotate",
                                               "combination"),
                                       schemes=("cifar10", 10, ("ours", "A", "B", "C", "D", "E", "F"),
                                                ("crop", "flip", "scale", "rotate")),
-                                      evolution=("cifar10", 10, 1000), cifar100_ipcs=(1, 10))),
+                                      evolution=("cifar10", 10, 1000), cifar100_ipcs=(1, 10)),
+        distillation=DistillationPlan(pairs=(("mnist", "lenet"), ("cifar10", "alexcifarnet")), dc_ipcs=(1, 10),
+                                      a_t10_archs=ARCHS, cost_iterations=(20, 200), whole=True)),
 }
 
 
@@ -288,8 +347,8 @@ def gm_iterations(profile: Profile, ipc: int, method: str = "dc", chapter: int |
 
 
 def dm_iterations(profile: Profile, dataset: str) -> int:
-    """K for DM: the thesis halves it (10000) for the 64x64 datasets."""
-    if profile.name == "paper" and dataset in ("tinyimagenet",):
+    """K for DM: the thesis halves it (10000) for the 64x64 datasets (TinyImageNet, ImageNet-1K)."""
+    if profile.name == "paper" and dataset in ("tinyimagenet", "imagenet1k"):
         return profile.dm_iterations // 2
     return profile.dm_iterations
 

@@ -4,6 +4,8 @@ Sources, tried in this order for each dataset under one *data root*:
 
 1. a compact ``<root>/<file>.npz`` (uint8 ``x_train, y_train, x_test, y_test``,
    images ``(N,H,W)`` or ``(N,H,W,3)``) -- the format of ``../shared/data``;
+   for ImageNet-1K also a torchvision ``ImageFolder``-style folder ``<root>/imagenet64/{train,val}/<class>/``
+   (:mod:`dc_lib.core.image_folders`, resized to 64x64 on reading);
 2. the Debian package ``dataset-fashion-mnist`` (FashionMNIST only);
 3. torchvision's own files under ``<root>``, downloaded when ``download`` is on
    and the machine is online.
@@ -32,6 +34,7 @@ import numpy as np
 import torch
 
 from .checks import positive_int
+from .image_folders import read_image_folders, split_folders
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -56,6 +59,7 @@ class DatasetInfo:
     npz_files: tuple[str, ...]  # candidate file names under the data root, best first
     torchvision_name: str | None  # class in torchvision.datasets, if any
     classes: tuple[str, ...] = ()  # class names, index = label; () -> "0", "1", ...
+    folders: tuple[str, ...] = ()  # image-folder datasets under the data root (train/ and val/ inside)
 
     def class_names(self) -> tuple[str, ...]:
         """Names of the classes, label order (the label itself where none are known)."""
@@ -83,6 +87,11 @@ DATASETS: dict[str, DatasetInfo] = {
                     ("cifar100.npz",), "CIFAR100"),
         DatasetInfo("tinyimagenet", 3, (64, 64), 200, _IMAGENET_MEAN, _IMAGENET_STD,
                     ("tinyimagenet.npz", "tiny_imagenet.npz"), None),
+        # ImageNet-1K at 64x64, the thesis's setting (section 5.3.1: "resized to 64x64"; a 4-block
+        # ConvNet): an .npz of the downsampled set, or the ILSVRC folders (resized on reading).
+        # The whole training split is ~1.28M images: 15.7 GB as uint8, 63 GB once normalised to float32.
+        DatasetInfo("imagenet1k", 3, (64, 64), 1000, _IMAGENET_MEAN, _IMAGENET_STD,
+                    ("imagenet64.npz", "imagenet1k.npz"), None, folders=("imagenet64", "imagenet1k")),
     ]
 }
 
@@ -335,6 +344,9 @@ def _how_to_get(info: DatasetInfo, root: Path) -> str:
         lines.append("  - or `apt-get install dataset-fashion-mnist` (read from /usr/share/datasets/fashion-mnist)")
     if info.name == "tinyimagenet":
         lines.append("  - TinyImageNet is not in torchvision: convert tiny-imagenet-200 to tinyimagenet.npz")
+    for folder in info.folders[:1]:
+        lines.append(f"  - or an image folder {root / folder}/train/<class>/* and {root / folder}/val/<class>/*"
+                     f" (torchvision ImageFolder layout; images resized to {info.im_size[0]}x{info.im_size[1]})")
     return "\n".join(lines)
 
 
@@ -362,6 +374,16 @@ def load_arrays(name: str, root: str | os.PathLike | None = None,
             arrays = _read_npz(path)
             validate_arrays(arrays, info, f"npz:{path}")
             return arrays, f"npz:{path}", LOSSY_FILES.get(fname, "")
+    for folder in info.folders:
+        path = root / folder
+        looked.append(f"{path}/train and {path}/val (image folders)")
+        if split_folders(path) is not None:
+            try:
+                arrays = read_image_folders(path, info.im_size, info.channel)
+            except ValueError as err:
+                raise DatasetFileError(f"folder:{path}: {err}") from None
+            validate_arrays(arrays, info, f"folder:{path}")
+            return arrays, f"folder:{path}", ""
     if info.name == "fashionmnist":
         looked.append(str(DEBIAN_FASHION_MNIST))
         if (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file():
@@ -393,6 +415,8 @@ def dataset_available(name: str, root: str | os.PathLike | None = None) -> bool:
         return True
     base = data_root(root)
     if any((base / fname).is_file() for fname in info.npz_files):
+        return True
+    if any(split_folders(base / folder) is not None for folder in info.folders):
         return True
     if info.name == "fashionmnist" and (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file():
         return True

@@ -6,7 +6,8 @@ The architectures follow the conventions of the authors' public code
 * ``ConvNet``: the default condensation backbone, ``depth`` blocks of
   [3x3 conv -> norm -> act -> 2x2 pool] and a linear classifier.
 * ``MLP``, ``LeNet``, ``AlexNet``, ``VGG11`` and ``ResNet18`` for
-  cross-architecture evaluation, plus the ``_ap`` ResNet variant used to
+  cross-architecture evaluation, ``AlexCifarNet`` (the customised AlexNet of
+  Dataset Distillation, used only in the DD comparison: Tables 3.3, A.T11), plus the ``_ap`` ResNet variant used to
   condense (average-pooling downsampling, classifier on the unpooled
   final map; parameter for parameter the authors' ``ResNet18_AP``).
 
@@ -47,6 +48,7 @@ __all__ = [
     "MLP",
     "LeNet",
     "AlexNet",
+    "AlexCifarNet",
     "VGG11",
     "ResNet18",
     "BasicBlock",
@@ -63,6 +65,7 @@ NETWORKS = (
     "lenet",
     "alexnet",
     "alexnet_bn",
+    "alexcifarnet",
     "vgg11",
     "vgg11_bn",
     "resnet18",
@@ -252,6 +255,42 @@ class LeNet(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, H, W) -> (N, 84)``."""
         return self.fc(torch.flatten(self.conv(x), 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, H, W) -> (N, num_classes)``."""
+        return self.classifier(self.embed(x))
+
+
+class AlexCifarNet(nn.Module):
+    """The small AlexNet that Dataset Distillation (Wang et al. 2018) trains on CIFAR-10 (thesis 0.2:
+    "the customised AlexNet of DD"): two [5x5 conv 64 -> ReLU -> 3x3/2 max-pool -> local response
+    norm] stages (the second normalises before pooling), then FC 384 -> 192 -> classes.
+
+    ``embed``: ``(N, C, H, W) -> (N, 192)``; ``forward``: ``-> (N, num_classes)``.
+    No batch statistics, so the unrolled inner steps of DD see each image on its own.
+    """
+
+    def __init__(self, channel: int, num_classes: int, im_size: Sequence[int] = (32, 32)):
+        super().__init__()
+        # cuda-convnet's LRN: size 4, alpha 0.001 / 9, beta 0.75 (the layer DD's net inherits).
+        lrn = dict(size=4, alpha=0.001 / 9.0, beta=0.75, k=1.0)
+        self.features = nn.Sequential(
+            nn.Conv2d(channel, 64, kernel_size=5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2, padding=1),
+            nn.LocalResponseNorm(**lrn),
+            nn.Conv2d(64, 64, kernel_size=5, padding=2),
+            nn.ReLU(),
+            nn.LocalResponseNorm(**lrn),
+            nn.MaxPool2d(3, 2, padding=1),
+        )
+        h, w = (_conv_size(_conv_size(s, 3, 2, 1), 3, 2, 1) for s in im_size)
+        self.fc = nn.Sequential(nn.Linear(64 * h * w, 384), nn.ReLU(), nn.Linear(384, 192), nn.ReLU())
+        self.classifier = nn.Linear(192, num_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, H, W) -> (N, 192)``."""
+        return self.fc(torch.flatten(self.features(x), 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, H, W) -> (N, num_classes)``."""
@@ -520,6 +559,8 @@ def get_network(
         return MLP(channel, num_classes, im_size)
     if key == "lenet":
         return LeNet(channel, num_classes, im_size)
+    if key == "alexcifarnet":
+        return AlexCifarNet(channel, num_classes, im_size)
     if key in ("alexnet", "alexnet_bn"):
         return AlexNet(channel, num_classes, im_size, batchnorm=key.endswith("_bn"))
     norm = "batchnorm" if key.endswith("_bn") else "instancenorm"

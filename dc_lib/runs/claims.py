@@ -62,6 +62,14 @@ CLAIMS = (
           'experiments.csv, Table 3.2: "Sets learned on one architecture train other architectures well '
           '(except MLP-learned sets)"',
           better={"method": "dc", "condense_arch": "convnet"}, than={"method": "random"}, than_table="3.1"),
+    Claim("3.3", "DC beats DD at the same number of images per class, on DD's own networks",
+          'experiments.csv, Table 3.3: "DC beats DD; DC at 1 ipc beats DD at 10 ipc on MNIST"',
+          better={"method": "dc"}, than={"method": "dd"}),
+    Claim("3.3", "DC at 1 image per class beats DD at 10", 'experiments.csv, Table 3.3: "DC at 1 ipc beats DD at '
+          '10 ipc on MNIST"', better={"method": "dc", "ipc": 1}, than={"method": "dd", "ipc": 10}, per=("dataset",)),
+    Claim("A.T10", "The LeNet-learned DC set trains every network better than the LeNet-learned DD set",
+          'experiments.csv, Table A.T10: "DC sets transfer across archs; DD sets (with learned lrs) collapse on '
+          'AlexNet/VGG/ResNet"', better={"method": "dc"}, than={"method": "dd"}, per=("dataset", "ipc", "eval_arch")),
     Claim("A.T8", "DC beats the best 10 random coresets (optimal random selection, top 10)",
           'experiments.csv, Table A.T8: "Even the best 10 of 1000 random coresets, and cGAN images, are far below DC"',
           better={"method": "dc"}, than={"method": "ors_top10"}),
@@ -84,6 +92,11 @@ CLAIMS = (
           'experiments.csv, Table 5.2: "BN (stats from synthetic data of all classes) lifts DM to 65.2/48.0/28.2"',
           better={"method": "dm", "setting": "norm=batchnorm"}, than={"method": "dm", "setting": "norm=instancenorm"},
           ties=True),
+    Claim("B.T1", "DM beats the generators' samples, pixel MMD and random real images",
+          'experiments.csv, Table B.T1: "GAN/VAE/GMMN samples are no better than random real images; pixel MMD '
+          'helps a bit; DM far better"', better={"method": "dm"}, than={"method": ("random", "gmmn", "vae", "biggan", "mmd")}),
+    Claim("B.T1", "Pixel-space MMD beats random real images", 'experiments.csv, Table B.T1: "pixel MMD helps a bit"',
+          better={"method": "mmd"}, than={"method": "random"}),
     Claim("F5.5", "DM beats random real images at every set size",
           'experiments.csv, Figure 5.5: "DM above random at all sizes (67.0..80.8); gap narrows with size"',
           better={"method": "dm"}, than={"method": "random"}),

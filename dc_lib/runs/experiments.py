@@ -25,17 +25,25 @@ from ..core.synset import SetFileError, SyntheticSet
 from ..core.checkpoint import Checkpointing
 from ..engines.choose import evaluate_set, evaluate_whole_dataset
 from ..engines.evaluation import EvalConfig
+from ..methods.dataset_distillation import DDConfig, condense_dd, evaluate_distilled
 from ..methods.baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
 from ..methods.distribution_matching import DMConfig, condense_dm, condense_mmd_pixels
+from ..methods.generators import METHODS as GENERATORS
+from ..methods.generators import GeneratorConfig, cached_generator, sample_set
 from ..methods.gradient_matching import GMConfig, condense_gm, gm_method
 from .results import Cell, ResultStore, make_rows
 from .settings import parse_setting
 
-METHODS = ("dm", "mmd", "dc", "dsa", "dc_aug", "random", "herding", "kcenter", "forgetting", "whole")
+METHODS = ("dm", "mmd", "dc", "dsa", "dc_aug", "dd", "random", "herding", "kcenter", "forgetting", "gmmn", "vae",
+           "biggan", "whole")
 CORESETS = ("herding", "kcenter", "forgetting")
 # The methods that learn a set, each called as fn(real, ipc, config, ...) with ``Runner.method_config``.
 CONDENSERS = {"dm": condense_dm, "mmd": condense_mmd_pixels, "dc": condense_gm, "dsa": condense_gm,
-              "dc_aug": condense_gm}
+              "dc_aug": condense_gm, "dd": condense_dd}
+# The tables that compare DC with DD in DD's setting: on CIFAR10 the thesis trains with augmentation there,
+# "as in DD" (A.1); DD's own random crops and flips, as DSA's crop and flip ops.
+DD_COMPARISON = ("3.3", "A.T10", "A.T11")
+DD_COMPARISON_AUG = "crop_flip"
 # The thesis condenses with BN versions of VGG and ResNet (running statistics from real images,
 # frozen) and a ResNet whose strided convolutions become stride 1 + average pooling (A.1); the
 # evaluation networks use instance norm.
@@ -102,9 +110,17 @@ class Runner:
 
     def synset(self, cell: Cell, set_idx: int = 0) -> SyntheticSet:
         """Load the set if it was made before with the same budget, else make and save it."""
+        found = self.find_synset(cell, set_idx)
+        return found if found is not None else self._make_synset(cell, set_idx)
+
+    def find_synset(self, cell: Cell, set_idx: int = 0) -> SyntheticSet | None:
+        """The set of ``cell`` made before with this budget (here or in a reused chapter's folder),
+        or None: nothing is made (the figures that only draw the sets other cells made)."""
         path = self.synset_path(cell, set_idx)
         seed = self.set_seed(cell, set_idx)
         real = self.data(cell.dataset)
+        if real is None:
+            return None
         config = self.method_config(cell, real)
         iterations = getattr(config, "iterations", 0)
         # A set made with the same seed and budget, here or by a chapter this one reuses, is the same set --
@@ -114,9 +130,7 @@ class Runner:
             if candidate.is_file():
                 try:
                     syn = SyntheticSet.load(candidate, self.device)
-                    if real is not None:
-                        syn.check_matches(real, ipc=cell.ipc, method=self.set_method(cell, real),
-                                          where=str(candidate))
+                    syn.check_matches(real, ipc=cell.ipc, method=self.set_method(cell, real), where=str(candidate))
                 except SetFileError as err:
                     warnings.warn(f"{err}; not reusing it: the set is made again and saved at {path}",
                                   RuntimeWarning, stacklevel=2)
@@ -125,6 +139,13 @@ class Runner:
                 same_budget = syn.config.get("batch_real", expected_batch) == expected_batch
                 if syn.seed == seed and syn.iteration == iterations and same_budget:
                     return syn
+        return None
+
+    def _make_synset(self, cell: Cell, set_idx: int) -> SyntheticSet:
+        path = self.synset_path(cell, set_idx)
+        seed = self.set_seed(cell, set_idx)
+        real = self.data(cell.dataset)
+        config = self.method_config(cell, real)
         if cell.method in CONDENSERS:
             # DC/DSA checkpoint after every outer iteration: one costs minutes at 10 ipc on CPU.
             every = 1 if isinstance(config, GMConfig) else self.profile.checkpoint_every
@@ -135,6 +156,8 @@ class Runner:
             syn = select_random(real, cell.ipc, seed=seed)
         elif cell.method in CORESETS:
             syn = self._select_coreset(cell, real, seed, set_idx)
+        elif cell.method in GENERATORS:
+            syn = sample_set(self.generator(cell, real, set_idx), real, cell.ipc, config, seed=seed)
         else:
             raise ValueError(f"Unknown method {cell.method!r}; valid: {', '.join(METHODS)}")
         syn.save(path)
@@ -142,7 +165,7 @@ class Runner:
         path.with_suffix(".ckpt").unlink(missing_ok=True)
         return syn
 
-    def method_config(self, cell: Cell, real: RealData) -> DMConfig | GMConfig | None:
+    def method_config(self, cell: Cell, real: RealData) -> DMConfig | GMConfig | DDConfig | GeneratorConfig | None:
         """The hyperparameters with which the cell's set is condensed: the thesis's, with this
         profile's budget (K, real batch) and the cell's setting (Tables 4.4, 4.5, A.T2-A.T7);
         None for the selection baselines."""
@@ -151,6 +174,10 @@ class Runner:
             return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, arch=cell.condense_arch)
         if cell.method == "mmd":
             return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, embedding="pixels")
+        if cell.method == "dd":
+            return self.dd_config(cell, real)
+        if cell.method in GENERATORS:
+            return GeneratorConfig(cell.method, iterations=p.chapter5.generator_steps)
         if cell.method in ("dc", "dsa", "dc_aug"):
             setting = parse_setting(cell.setting)
             init, strategy, sides = self._gm_plan(cell, real)
@@ -159,6 +186,23 @@ class Runner:
                             arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
                             arch_overrides=setting.condense_net)
         return None
+
+    def generator(self, cell: Cell, real: RealData, set_idx: int = 0):
+        """The small generator behind set ``set_idx`` of a Table B.T1 cell: one per dataset, method and set
+        index, whatever the ipc (its samples are the sets), trained once and cached under ``generators/``."""
+        config = self.method_config(cell, real)
+        seed = derive_seed(self.seed, cell.dataset, cell.method, "generator", set_idx)
+        cache = self.out_dir / "generators" / f"{cell.dataset}_{cell.method}_set{set_idx}.pt"
+        return cached_generator(real, config, seed=seed, cache=cache, progress=self.profile.progress)
+
+    def dd_config(self, cell: Cell, real: RealData) -> DDConfig:
+        """DD's hyperparameters for a cell: its paper's, with the profile's K and real batch. The paper's
+        K is 400 epochs of real batches (``dd_iterations=None``), its lr halved every 40 of them."""
+        plan = self.profile.distillation
+        per_epoch = -(-real.x_train.shape[0] // plan.dd_batch_real)
+        iterations = plan.dd_iterations or 400 * per_epoch
+        return DDConfig(iterations=iterations, batch_real=plan.dd_batch_real, arch=cell.condense_arch,
+                        decay_every=max(1, iterations // 10))
 
     def eval_config(self, cell: Cell, real: RealData) -> EvalConfig:
         """The evaluation protocol of a cell's sets (:meth:`eval_protocol`, this profile's networks)."""
@@ -209,9 +253,11 @@ class Runner:
         pool = real if p.coreset_pool is None else _class_pool(real, p.coreset_pool)
         net_idx = set_idx % p.feature_nets if p.feature_nets else set_idx
         net_seed = derive_seed(self.seed, "features", *((net_idx,) if net_idx else ()))  # network 0: the seed of old
-        return feature_network(pool, epochs=p.feature_epochs, seed=net_seed,
-                               cache=self.out_dir / "features" / f"{real.info.name}_pool{p.coreset_pool}_net{net_idx}.pt",
-                               progress=p.progress)
+        name = Path("features") / f"{real.info.name}_pool{p.coreset_pool}_net{net_idx}.pt"
+        # A reused chapter's network of the same name is the same network (its cache checks data, epochs, seed).
+        cache = next((d / name for d in (self.out_dir, *(s.path.parent for s in self.reuse)) if (d / name).is_file()),
+                     self.out_dir / name)
+        return feature_network(pool, epochs=p.feature_epochs, seed=net_seed, cache=cache, progress=p.progress)
 
     def eval_protocol(self, cell: Cell, real: RealData) -> tuple[str | None, int]:
         """(augmentation, epochs) for training the evaluation networks of a cell.
@@ -233,6 +279,8 @@ class Runner:
             strategy, epochs = self.dsa_strategy(cell, real), self.profile.eval_epochs
         elif real.info.name == "mnist":
             strategy, epochs = CLASSIC, self.profile.eval_epochs
+        elif cell.table in DD_COMPARISON:
+            strategy, epochs = DD_COMPARISON_AUG, self.profile.eval_epochs
         else:
             strategy, epochs = None, self.profile.eval_epochs_plain
         plan = {3: self.profile.chapter3, 4: self.profile.chapter4}.get(cell.chapter)
@@ -275,6 +323,13 @@ class Runner:
 
     def cell_budget(self, cell: Cell, real: RealData) -> str:
         """The budget string a cell's rows carry (rows of another budget are redone, not reused)."""
+        if cell.method in GENERATORS:  # the generator's training is part of what made the set
+            steps = self.method_config(cell, real).iterations
+            return self.budget(cell, *self.eval_protocol(cell, real)) + f";generator_steps={steps}"
+        if cell.method == "dd":  # trained DD's way, by its learned steps (no epochs, no augmentation)
+            config = self.dd_config(cell, real)
+            return (f"{self.profile.budget()};K_dd={config.iterations};batch_real_dd={config.batch_real};"
+                    f"eval=learned_steps")
         return self.whole_budget() if cell.method == "whole" else self.budget(cell, *self.eval_protocol(cell, real))
 
     def with_profile(self, profile: Profile) -> "Runner":
@@ -330,6 +385,9 @@ class Runner:
                 protocol = EvalConfig(epochs=p.whole_epochs, num_nets=p.whole_nets or p.num_nets,
                                       arch=cell.eval_arch, test_limit=p.test_limit)
                 accs = evaluate_whole_dataset(real, protocol, seed=eval_seed, progress=p.progress, speed=p.speed)
+            elif cell.method == "dd":
+                accs = evaluate_distilled(self.synset(cell, set_idx), real, arch=cell.eval_arch, num_nets=p.num_nets,
+                                          seed=eval_seed, test_limit=p.test_limit)
             else:
                 syn = self.synset(cell, set_idx)
                 protocol = self.eval_config(cell, real)

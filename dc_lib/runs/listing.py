@@ -6,8 +6,9 @@ nothing is typed by hand: the rows of ``thesis_results.csv`` with the table's id
 ``experiments.csv``. A cell this run did not produce gets the reason that is true for the
 profile that printed the table, the first that applies of:
 
-1. ``not implemented in this companion (...)``: DD, LD and the cGAN, which the thesis quotes or
-   trains outside its own methods;
+1. ``not implemented in this companion (...)``: LD and the cGAN, which the thesis quotes or
+   trains outside its own methods; DD outside the tables that compare it with DC in DD's setting
+   (3.3, A.T10, A.T11), where the thesis quotes DD's published number: ``not run in any profile``;
 2. ``in Table X (chapter N's protocol): m ± s ...``: the same experiment (same data, method,
    networks, setting and profile) was recorded under another table, of this run or of a chapter
    the runner reuses (``Runner(reuse_from=...)``); its number is shown, with its protocol;
@@ -37,10 +38,14 @@ EXPERIMENTS_CSV = THESIS_CSV.with_name("experiments.csv")
 
 # Methods of the thesis's tables that this companion does not implement, and what they are.
 NOT_IMPLEMENTED = {
-    "dd": "DD, dataset distillation (Wang et al. 2018); the thesis quotes its published number",
     "ld": "LD, learned distillation (Bohdal et al. 2020); the thesis quotes its published number",
     "cgan": "the conditional GAN baseline of Table A.T8",
 }
+# DD runs (notebook 09) only in the tables that compare it with DC in DD's own setting; in the others the
+# thesis quotes DD's published number, measured with DD's networks and protocol.
+DD_TABLES = ("3.3", "A.T10", "A.T11")
+DD_QUOTED = ("not run in any profile of this companion (the thesis quotes DD's published number, Wang et al. 2018; "
+             "DD runs in Tables 3.3, A.T10 and A.T11: `./reproduce.sh distillation`)")
 # A figure whose ipc grid the thesis does not state: the grid the authors' code supports
 # (hyperparameters.md 1.3: "The ipc grid is not stated (the code supports 1, 10, 20, 30, 40, 50)").
 UNSTATED_IPCS = {"F3.3": (1, 10, 20, 30, 40, 50)}
@@ -52,11 +57,15 @@ Planned = Callable[[Profile], list[Cell]]
 
 def thesis_cells(table: str, thesis: pd.DataFrame | None = None) -> list[Cell]:
     """The thesis's grid of ``table``: one cell per test-accuracy number it prints (a figure: per
-    point of its experiments.csv grid), in the thesis's spelling; [] for an id the thesis lacks."""
+    point of its experiments.csv grid; ``text:<section>/<dataset>``: that dataset's numbers in the
+    prose of the section), in the thesis's spelling; [] for an id the thesis lacks."""
     if table.startswith("F"):
         return _figure_cells(table)
     thesis = load_thesis() if thesis is None else thesis
     rows = thesis[(thesis.table == table) & (thesis.metric == "test_acc")]
+    if "/" in table:  # experiments.csv's id of one dataset's prose numbers: text:5.3.2/imagenet1k
+        source, dataset = table.split("/", 1)
+        rows = thesis[(thesis.table == source) & (thesis.dataset == dataset) & (thesis.metric == "test_acc")]
     chapter = chapter_of(table) or 0
     return [Cell(chapter, table, r.dataset, int(r.ipc), r.method, r.condense_arch, r.eval_arch, r.setting)
             for r in rows.itertuples(index=False)]
@@ -98,7 +107,7 @@ def profiles_running(cell: Cell, planned: Planned | None) -> list[str]:
 
 
 def complete(runner, table: str, chapter: int, summary: pd.DataFrame, not_run: list[tuple[Cell, str]],
-             planned: Planned | None = None, never: str = "") -> list[tuple[Cell, str]]:
+             planned: Planned | None = None, never: str = "", reproduce: str | None = None) -> list[tuple[Cell, str]]:
     """``not_run`` plus every cell of ``table``'s thesis grid that neither ``summary`` nor ``not_run``
     holds, each with its reason (module docstring). ``planned(profile)`` is the table's plan: the
     cells a profile's run of the table produces; ``never`` says why no profile runs a cell."""
@@ -108,16 +117,20 @@ def complete(runner, table: str, chapter: int, summary: pd.DataFrame, not_run: l
     out = list(not_run)
     for cell in thesis_cells(table, thesis):
         if not contains(listed, cell):
-            out.append((cell, reason(runner, cell, chapter, planned, never, thesis=thesis, recorded=recorded)))
+            out.append((cell, reason(runner, cell, chapter, planned, never, thesis=thesis, recorded=recorded,
+                                     reproduce=reproduce)))
     return out
 
 
 def reason(runner, cell: Cell, chapter: int, planned: Planned | None = None, never: str = "", *,
-           thesis: pd.DataFrame | None = None, recorded: list[pd.DataFrame] | None = None) -> str:
+           thesis: pd.DataFrame | None = None, recorded: list[pd.DataFrame] | None = None,
+           reproduce: str | None = None) -> str:
     """Why ``runner``'s run of ``cell``'s table has no row for ``cell`` (module docstring)."""
     thesis = load_thesis() if thesis is None else thesis
     if cell.method in NOT_IMPLEMENTED:
         return f"not implemented in this companion ({NOT_IMPLEMENTED[cell.method]})"
+    if cell.method == "dd" and cell.table not in DD_TABLES:
+        return DD_QUOTED
     # The table whose measurement the thesis prints for this cell of this table ("" if it prints none
     # here: a figure's points, or a cell whose number only another table has).
     origin = thesis_origin(thesis, cell) if thesis_reference(thesis, cell)[2] == cell.table else ""
@@ -130,7 +143,8 @@ def reason(runner, cell: Cell, chapter: int, planned: Planned | None = None, nev
         return "not run in this run (the notebook's parameters narrowed the profile's plan)"
     others = [p for p in profiles_running(cell, planned) if p != runner.profile.name]
     if others:
-        return f"not run in this profile (cost; `./reproduce.sh chapter{chapter} --profile {others[0]}` runs it)"
+        return (f"not run in this profile (cost; `./reproduce.sh {reproduce or f'chapter{chapter}'} --profile "
+                f"{others[0]}` runs it)")
     if origin and origin != cell.table:
         return (f"not run for {table_name(cell.table)}: the thesis repeats this cell from {table_name(origin)} "
                 f"(chapter {chapter_of(origin)}'s protocol)")

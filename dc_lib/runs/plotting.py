@@ -17,15 +17,17 @@ def _skip(what: str, why: str) -> None:
     print(f"{what} skipped: {why}")
 
 
-def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10):
-    """One panel per set: rows are classes, columns images (image space).
+def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10, panel_inches: float = 5.0,
+                 why_none: str = "their datasets' data is not available; see the tables"):
+    """One panel per set: rows are classes, columns images (image space); each panel
+    ``panel_inches`` square (smaller keeps a notebook holding noise-like images small).
 
-    No sets (their data is not available): prints why and returns None, which ``save_figure`` skips.
+    No sets: prints ``why_none`` and returns None, which ``save_figure`` skips.
     """
     if not sets:
-        _skip("Figure", "no synthetic sets to draw (their datasets' data is not available; see the tables)")
+        _skip("Figure", f"no synthetic sets to draw ({why_none})")
         return None
-    fig, axes = plt.subplots(1, len(sets), figsize=(5 * len(sets), 5), squeeze=False)
+    fig, axes = plt.subplots(1, len(sets), figsize=(panel_inches * len(sets), panel_inches), squeeze=False)
     for ax, syn in zip(axes[0], sets):
         grid = syn.grid(max_per_class).permute(1, 2, 0).numpy()
         ax.imshow(grid.squeeze(), cmap="gray" if grid.shape[2] == 1 else None, vmin=0, vmax=1)
@@ -229,5 +231,29 @@ def plot_forgetting_counts(counts: dict, title: str = ""):
         ax.grid(alpha=0.3, axis="y")
     axes[0][0].set_ylabel("training images")
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_tsne(points: pd.DataFrame, title: str = ""):
+    """Figure 5.3: one panel per synthetic set, its images (large, outlined) over the real images (small,
+    faint) in the shared t-SNE map; colour = class. ``points``: ``x, y, label, source`` rows
+    (:func:`dc_lib.runs.tsne.embed_2d`). No synthetic set: prints why and returns None."""
+    methods = [m for m in dict.fromkeys(points.source) if m != "real"]
+    if not methods:
+        _skip("Figure", "no synthetic set to place among the real images (see the lines above)")
+        return None
+    real = points[points.source == "real"]
+    fig, axes = plt.subplots(1, len(methods), figsize=(4 * len(methods), 4), squeeze=False)
+    cmap = plt.get_cmap("tab10")
+    for ax, method in zip(axes[0], methods):
+        ax.scatter(real.x, real.y, c=[cmap(int(c) % 10) for c in real.label], s=4, alpha=0.25)
+        syn = points[points.source == method]
+        ax.scatter(syn.x, syn.y, c=[cmap(int(c) % 10) for c in syn.label], s=60, edgecolors="black", linewidths=1.2)
+        ax.set_title(method.upper())
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig

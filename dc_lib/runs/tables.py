@@ -126,24 +126,32 @@ def profile_line(runner: Runner, evaluation: str, chapter: int | None = None, me
             f"Std is the population std over all networks of all sets.")
 
 
+def file_id(table: str) -> str:
+    """A table id as its files name it: ``text:5.3.2/imagenet1k`` -> ``text-5.3.2-imagenet1k``."""
+    return table.replace(":", "-").replace("/", "-")
+
+
 def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str, evaluation: str, *,
-                chapter: int, planned: listing.Planned | None = None, never: str = "") -> str:
+                chapter: int, planned: listing.Planned | None = None, never: str = "", reproduce: str | None = None,
+                extra: str = "") -> str:
     """Write a table's tidy rows (CSV), its summary (CSV + markdown); return the markdown table.
 
     The markdown lists every cell of the thesis's grid (run, or why not: ``planned(profile)`` is the
-    table's plan, ``never`` why no profile runs a cell; :func:`dc_lib.runs.listing.complete`) and
-    ends with the thesis's claims on the table, checked on its rows.
+    table's plan, ``never`` why no profile runs a cell, ``reproduce`` the ``./reproduce.sh`` name that
+    runs it; :func:`dc_lib.runs.listing.complete`) and ends with the thesis's claims on the table,
+    checked on its rows, then ``extra`` (markdown, e.g. Table A.T11's costs).
     """
     listed = {cell for cell, _ in not_run}
     not_run = [*not_run, *((c, "data not available") for c in runner.unavailable.get(table, ()) if c not in listed)]
-    not_run = listing.complete(runner, table, chapter, summary, not_run, planned, never)
+    not_run = listing.complete(runner, table, chapter, summary, not_run, planned, never, reproduce)
     rows = runner.rows(table)
-    atomic_write(runner.out_dir / f"table_{table}_rows.csv", lambda tmp: rows.to_csv(tmp, index=False))
+    atomic_write(runner.out_dir / f"table_{file_id(table)}_rows.csv", lambda tmp: rows.to_csv(tmp, index=False))
     summaries = {table: summary}
     for claim in claims_of(table):
         summaries.update({t: summarise(runner.rows(t)) for t in claim.tables if t not in summaries})
     claims = claims_text(table, summaries)
+    after = "\n".join(filter(None, (claims, extra)))
     methods = set(summary.method) if len(summary) else set()
-    write_summary(summary, runner.out_dir, f"table_{table}", title=title,
-                  profile_line=profile_line(runner, evaluation, chapter, methods), not_run=not_run, after=claims)
-    return markdown_table(summary, not_run) + (f"\n{claims}" if claims else "")
+    write_summary(summary, runner.out_dir, f"table_{file_id(table)}", title=title,
+                  profile_line=profile_line(runner, evaluation, chapter, methods), not_run=not_run, after=after)
+    return markdown_table(summary, not_run) + (f"\n{after}" if after else "")

@@ -1,8 +1,9 @@
 """Chapter 3's experiments (DC, gradient matching) as cells.
 
 Table 3.1 (coresets vs DC), Table 3.2 (cross-architecture), Figures 3.2 and 3.3, and the
-appendix tables A.T2-T7 (ablations of the condensing / evaluation ConvNet and of the
-gradient distance) and A.T8 (optimal random selection).
+appendix: Table A.T1 (the datasets, counted in the loaded data), A.T2-T7 (ablations of the
+condensing / evaluation ConvNet and of the gradient distance), A.T8 (optimal random selection),
+A.T9 (CIFAR-100) and Figure A.F3 (the 10-ipc DC sets).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 
 from ..core.config import ARCHS, Profile
 from ..core.models import ACTS, NORMS
-from ..runs import tables
+from ..runs import dataset_table, tables
 from ..runs.experiments import Runner
 from ..runs.results import Cell, summarise
 
@@ -37,7 +38,7 @@ TITLES = {"3.2": "Table 3.2: DC sets across architectures (MNIST, 1 ipc; C = con
           "A.T2": "Table A.T2: activation in C and T", "A.T3": "Table A.T3: pooling in C and T",
           "A.T4": "Table A.T4: normalisation in C and T", "A.T5": "Table A.T5: depth of C and T",
           "A.T6": "Table A.T6: width of C and T", "A.T7": "Table A.T7: gradient distance metric",
-          "A.T8": "Table A.T8: optimal random selection vs DC"}
+          "A.T8": "Table A.T8: optimal random selection vs DC", "A.T9": "Table A.T9: CIFAR-100 (ConvNet)"}
 ORS_TOP = (10, 100)
 
 
@@ -169,12 +170,43 @@ def ors_rows(draws: pd.DataFrame, tops=ORS_TOP) -> pd.DataFrame:
     return pd.concat(out) if out else draws
 
 
+def table_a_t1(runner: Runner) -> str:
+    """Table A.T1: train/test sizes, classes and image size of the thesis's datasets, counted in the
+    arrays the loaders return under the runner's data root (absent ones: "data not available", the
+    thesis's numbers beside); written as ``table_A.T1.csv`` / ``.md``; returns the markdown."""
+    return dataset_table.write_a_t1(dataset_table.table_a_t1(runner.data_root), runner.out_dir)
+
+
+def figure_a_f3_sets(runner: Runner, datasets=None) -> list:
+    """Figure A.F3's sets: the 10-ipc DC sets that Table 3.1's run made (of ``datasets``, default the
+    plan's); none is made here, so a profile whose plan has no 10 ipc draws nothing and says so."""
+    datasets = tuple(datasets or runner.profile.chapter3.datasets)
+    found = (runner.find_synset(_cell("3.1", d, 10, "dc")) for d in datasets)
+    return [s for s in found if s is not None]
+
+
+def planned_a_t9(profile: Profile) -> list[Cell]:
+    """Table A.T9's cells a profile runs: the coresets, DC and the whole-set bound on CIFAR-100 at the
+    chapter 3 plan's ``cifar100_ipcs`` (LD, the thesis's quoted AlexNet number, is not implemented)."""
+    ipcs = profile.chapter3.cifar100_ipcs
+    if not ipcs:
+        return []
+    cells = [_cell("A.T9", "cifar100", i, m) for i in ipcs for m in METHODS]
+    return cells + ([_cell("A.T9", "cifar100", 0, "whole")] if profile.chapter3.whole else [])
+
+
+def table_a_t9(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """Table A.T9: Table 3.1's methods on CIFAR-100 (the cells of :func:`planned_a_t9`)."""
+    not_run = tables.run_cells(runner, planned_a_t9(runner.profile))
+    return summarise(runner.rows("A.T9")), not_run
+
+
 # Each table's plan: the cells (rows of its summary) a profile's run produces. Writing a table names
 # the profiles that run a cell from these, and the committed-artefact tests check the names.
 PLANNED = {"3.1": planned_3_1, "F3.3": planned_f3_3,
            "3.2": lambda profile: tables.cross_architecture_cells(profile, "3.2", "dc", 3),
            **{t: functools.partial(planned_ablation, table=t) for t in (*ABLATIONS, "A.T7")},
-           "A.T8": planned_a_t8}
+           "A.T8": planned_a_t8, "A.T9": planned_a_t9}
 # Why no profile runs some cells of a table.
 NEVER = {"F3.3": "this figure runs on the plan's first dataset; Table 3.1 holds the others at its ipcs"}
 
@@ -188,7 +220,7 @@ def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, titl
 
 def all_cells(runner: Runner, datasets=None, ipcs=None) -> None:
     """Every table cell the chapter 3 notebook runs, in its order (Table 3.1, Figure 3.3, Table 3.2,
-    the profile's ablations, A.T8). With a :class:`~dc_lib.runs.jobs.Planner` this records them as
+    the profile's ablations, A.T8, A.T9). With a :class:`~dc_lib.runs.jobs.Planner` this records them as
     jobs instead of running them; the sets Figure 3.2 draws are Table 3.1's."""
     table_3_1(runner, datasets, ipcs)
     figure_3_3(runner)
@@ -196,3 +228,4 @@ def all_cells(runner: Runner, datasets=None, ipcs=None) -> None:
     for table in runner.profile.chapter3.ablations:
         ablation(runner, table)
     optimal_random_selection(runner)
+    table_a_t9(runner)

@@ -12,13 +12,14 @@ import itertools
 import pandas as pd
 
 from ..core.config import Profile
-from ..runs import tables
+from ..core.files import atomic_write
+from ..runs import tables, tsne
 from ..runs.experiments import Runner
 from ..runs.results import Cell, summarise
 
 
 def _arch(dataset: str, bn: bool = False) -> str:
-    arch = "convnet_d4" if dataset == "tinyimagenet" else "convnet"
+    arch = "convnet_d4" if dataset in ("tinyimagenet", "imagenet1k") else "convnet"
     return arch + ("_bn" if bn else "")
 
 
@@ -90,30 +91,109 @@ def figure_5_2_sets(runner: Runner, pairs=None) -> list:
 
 
 
+IMAGENET = "text:5.3.2/imagenet1k"  # experiments.csv's id of the ImageNet-1K numbers in section 5.3.2's prose
+
+
+def planned_imagenet(profile: Profile) -> list[Cell]:
+    """Section 5.3.2's ImageNet-1K cells a profile runs: DM and random selection at its ``imagenet`` ipcs
+    (thesis 1, 10, 50; 64x64 images, the 4-block ConvNet)."""
+    return [_cell(IMAGENET, "imagenet1k", i, m) for i in profile.chapter5.imagenet for m in ("random", "dm")]
+
+
+def imagenet_1k(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """DM and random selection on ImageNet-1K (:func:`planned_imagenet`); without the data (``imagenet64.npz``
+    or ``imagenet64/{train,val}/`` under the data root) every cell reads "data not available"."""
+    not_run = tables.run_cells(runner, planned_imagenet(runner.profile))
+    return summarise(runner.rows(IMAGENET)), not_run
+
+
+B_T1_METHODS = ("random", "gmmn", "vae", "biggan", "mmd", "dm")
+
+
+def _b_t1_cell(dataset: str, ipc: int, method: str) -> Cell:
+    # The thesis's spelling: the generators condense with a "generator", pixel MMD and random with none.
+    condense = {"gmmn": "generator", "vae": "generator", "biggan": "generator", "mmd": "none", "random": "none"}
+    return Cell(5, "B.T1", dataset, ipc, method, condense.get(method, _arch(dataset)), _arch(dataset), "")
+
+
+def planned_b_t1(profile: Profile) -> list[Cell]:
+    """Table B.T1's cells a profile runs: random, the three small generators, pixel MMD and DM on its
+    ``table_b_t1`` grid (random and DM are Table 5.1's experiments where that table runs them)."""
+    datasets, ipcs = profile.chapter5.table_b_t1
+    return [_b_t1_cell(d, i, m) for d, i in itertools.product(datasets, ipcs) for m in B_T1_METHODS]
+
+
+def table_b_t1(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """Table B.T1: do samples of a generative model trained on the data make a better small set than
+    random real images? (:func:`planned_b_t1`; :mod:`dc_lib.methods.generators` says what each model is.)"""
+    not_run = tables.run_cells(runner, planned_b_t1(runner.profile))
+    return summarise(runner.rows("B.T1")), not_run
+
+
+# Figure 5.3's sets, as the chapter that makes each records it: DC (Table 3.1), DSA (Table 4.1), DM (5.1).
+TSNE_SETS = (("dc", 3, "3.1"), ("dsa", 4, "4.1"), ("dm", 5, "5.1"))
+
+
+def figure_5_3(runner: Runner) -> tuple[pd.DataFrame, list[str]]:
+    """Figure 5.3: the t-SNE map of the plan's ``figure_5_3`` (dataset, ipc, classes, real images per
+    class): the DC, DSA and DM sets that this profile's chapters 3, 4 and 5 made (none is made here; the
+    runner must reuse chapters 3 and 4's folders) and real images, embedded by the coreset network
+    trained on the whole set. Writes ``figure_5.3_points.csv``; returns the points and one line per set
+    saying whether it is drawn."""
+    plan = runner.profile.chapter5.figure_5_3
+    if plan is None:
+        return pd.DataFrame(), ["Figure 5.3 is not drawn in this profile"]
+    dataset, ipc, classes, per_class = plan
+    real = runner.data(dataset)
+    if real is None:
+        return pd.DataFrame(), [f"Figure 5.3: {dataset}: data not available"]
+    sets, lines = [], []
+    for method, chapter, table in TSNE_SETS:
+        cell = Cell(chapter, table, dataset, ipc, method, _arch(dataset), _arch(dataset), "")
+        syn = runner.find_synset(cell)
+        lines.append(f"{method.upper()} {dataset} {ipc} ipc: " + ("drawn" if syn is not None else
+                     f"no set (chapter {chapter}'s {runner.profile.name} run of Table {table} makes it)"))
+        sets += [syn] if syn is not None else []
+    net, _ = runner.coreset_network(real)
+    inputs = tsne.tsne_inputs(net, real, sets, classes=classes, real_per_class=per_class, seed=runner.seed)
+    points = tsne.embed_2d(inputs, seed=runner.seed)
+    atomic_write(runner.out_dir / "figure_5.3_points.csv", lambda tmp: points.to_csv(tmp, index=False))
+    return points, lines
+
+
 EVALUATION = ("Every set (DM and random alike) is evaluated with DSA augmentation while training the "
               "networks, as in the authors' DM code.")
 
 
 # Each table's plan: the cells (rows of its summary) a profile's run produces. Writing a table names
 # the profiles that run a cell from these, and the committed-artefact tests check the names.
-PLANNED = {"5.1": planned_5_1, "5.2": planned_5_2, "F5.5": planned_f5_5}
+PLANNED = {"5.1": planned_5_1, "5.2": planned_5_2, "F5.5": planned_f5_5, "B.T1": planned_b_t1,
+           IMAGENET: planned_imagenet}
 # Why no profile runs some cells of a table.
 NEVER = {"5.1": "chapter 5 runs random selection, DM and the whole set; the thesis's other methods come from "
                 "chapters 3 and 4, which do not run this dataset and ipc",
          "5.2": "DSA with a batch-norm ConvNet is not among chapter 4's runs"}
+GENERATORS_NOTE = ("The generators are tiny stand-ins, one small conditional generator trained three ways "
+                   "(dc_lib.methods.generators): gmmn = pixel-space MMD with Gaussian kernels; vae = a conditional "
+                   "VAE, not DC-VAE; biggan = a small conditional GAN (projection discriminator, hinge loss) with "
+                   "DiffAugment, not BigGAN. Pixel MMD: the linear-kernel baseline of Appendix B.2.")
 
 
 def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str) -> str:
     """Write a chapter 5 table (rows CSV, summary CSV, markdown with every thesis cell and the
     thesis's claims on it); return the markdown."""
-    return tables.write_table(runner, table, summary, not_run, title, EVALUATION, chapter=5,
+    evaluation = EVALUATION + (f" {GENERATORS_NOTE}" if table == "B.T1" else "")
+    return tables.write_table(runner, table, summary, not_run, title, evaluation, chapter=5,
                               planned=PLANNED.get(table), never=NEVER.get(table, ""))
 
 
 def all_cells(runner: Runner, datasets=None, ipcs=None) -> None:
-    """Every table cell the chapter 5 notebook runs, in its order (Tables 5.1, 5.2, Figure 5.5). With a
+    """Every table cell the chapter 5 notebook runs, in its order (Tables 5.1, 5.2, Figure 5.5, the
+    ImageNet-1K cells of section 5.3.2, Table B.T1). With a
     :class:`~dc_lib.runs.jobs.Planner` this records them as jobs instead of running them; the sets
     Figure 5.2 draws are Table 5.1's."""
     table_5_1(runner, datasets, ipcs)
     table_5_2(runner)
     figure_5_5(runner)
+    imagenet_1k(runner)
+    table_b_t1(runner)

@@ -1,0 +1,53 @@
+"""Chapter 5's ImageNet-1K cells (section 5.3.2), Table B.T1's generators and Figure 5.3's t-SNE, as cells."""
+
+import pandas as pd
+import pytest
+
+from dc_lib.core.config import get_profile
+from dc_lib.runs import listing
+from dc_lib.runs.experiments import Runner
+from dc_lib.thesis import chapter5
+
+
+@pytest.fixture
+def smoke_runner(tiny_root, tmp_path):
+    return Runner(get_profile("smoke"), tmp_path / "out", data_root=tiny_root, device="cpu")
+
+
+def test_imagenet_runs_dm_and_random_at_1_10_50_in_paper_with_the_4_block_convnet():
+    cells = chapter5.planned_imagenet(get_profile("paper"))
+    assert {(c.ipc, c.method, c.eval_arch) for c in cells} == {(i, m, "convnet_d4") for i in (1, 10, 50)
+                                                                for m in ("random", "dm")}
+    assert chapter5.planned_imagenet(get_profile("cpu")) == []
+
+
+def test_without_imagenet_every_thesis_cell_reads_data_not_available_with_the_thesis_number(smoke_runner):
+    summary, not_run = chapter5.imagenet_1k(smoke_runner)
+    text = chapter5.write_table(smoke_runner, chapter5.IMAGENET, summary, not_run, "ImageNet-1K")
+    assert text.count("data not available") == 6
+    assert "| imagenet1k | 50 | dm | convnet_d4 | convnet_d4 |  | data not available | 0 | 11.4" in text
+    assert (smoke_runner.out_dir / "table_text-5.3.2-imagenet1k.md").is_file()
+
+
+def test_table_b_t1_has_the_thesis_methods_with_the_generators_condensing_as_generator():
+    cells = chapter5.planned_b_t1(get_profile("paper"))
+    assert {c.method for c in cells} == {"random", "gmmn", "vae", "biggan", "mmd", "dm"}
+    assert {c.condense_arch for c in cells if c.method in ("gmmn", "vae", "biggan")} == {"generator"}
+    thesis = listing.thesis_cells("B.T1")
+    assert all(listing.contains(cells, c) for c in thesis) and len(cells) == len(thesis)
+
+
+def test_the_smoke_run_of_table_b_t1_evaluates_every_generators_samples(smoke_runner):
+    summary, not_run = chapter5.table_b_t1(smoke_runner)
+    assert not_run == [] and set(summary.method) == {"random", "gmmn", "vae", "biggan", "mmd", "dm"}
+    rows = smoke_runner.rows("B.T1")
+    assert rows[rows.method == "vae"].budget.iloc[0].endswith(";generator_steps=2")
+    assert (smoke_runner.out_dir / "generators" / "mnist_vae_set0.pt").is_file()
+
+
+def test_figure_5_3_places_the_sets_chapters_3_to_5_made_and_says_which_are_missing(smoke_runner):
+    chapter5.table_5_1(smoke_runner)  # makes the DM set; no chapter 3 or 4 folder is reused here
+    points, lines = chapter5.figure_5_3(smoke_runner)
+    assert set(points.source) == {"real", "dm"} and (points.source == "dm").sum() == 3
+    assert lines[0].startswith("DC mnist 1 ipc: no set") and lines[2] == "DM mnist 1 ipc: drawn"
+    assert len(pd.read_csv(smoke_runner.out_dir / "figure_5.3_points.csv")) == len(points)
