@@ -3,7 +3,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from dc_lib.methods.gradient_matching import (GMConfig, condense_gm, freeze_batchnorm_on_real, gradient_distance,
+from dc_lib.methods.gradient_matching import (GMConfig, Watch, condense_gm, freeze_batchnorm_on_real, gradient_distance,
                                               layer_distance, loop_schedule)
 from dc_lib.core.models import get_network
 from dc_lib.core.seeding import make_generator, seed_everything
@@ -119,7 +119,7 @@ def test_augmenting_one_side_only_is_labelled_dc_aug_and_differs_from_dsa(tiny_r
 def test_on_iteration_sees_the_start_and_every_outer_iteration(tiny_real):
     seen = []
     condense_gm(tiny_real, 1, GMConfig(iterations=3, batch_real=4), progress=False,
-                on_iteration=lambda k, images: seen.append((k, tuple(images.shape))))
+                watch=Watch(on_iteration=lambda k, images: seen.append((k, tuple(images.shape)))))
     assert seen == [(k, (10, 1, 28, 28)) for k in range(4)]
 
 
@@ -156,5 +156,5 @@ def test_micro_batches_are_skipped_for_batchnorm_condensing_networks(tiny_real):
 def test_on_match_sees_every_match_of_every_outer_iteration(tiny_real):
     seen = []
     condense_gm(tiny_real, 1, small(iterations=2), progress=False,
-                on_match=lambda k, t, net, images: seen.append((k, t, tuple(images.shape))))
+                watch=Watch(on_match=lambda k, t, net, images: seen.append((k, t, tuple(images.shape)))))
     assert seen == [(k, t, (10, 1, 28, 28)) for k in (1, 2) for t in (0, 1)]

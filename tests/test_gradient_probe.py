@@ -8,7 +8,7 @@ import torch
 
 from dc_lib.core.seeding import make_generator
 from dc_lib.core.synset import SyntheticSet
-from dc_lib.methods.gradient_matching import GMConfig, condense_gm, gradient_magnitudes
+from dc_lib.methods.gradient_matching import GMConfig, Watch, condense_gm, gradient_magnitudes
 from dc_lib.methods.gradient_probe import MagnitudeCapture, last_round, replay_outer_iteration
 
 # K = 1; T = 2 matches per outer iteration, varsigma_theta = 2 epochs on S between them.
@@ -34,7 +34,7 @@ def test_the_capture_measures_the_in_loop_network_at_the_requested_match(tiny_re
             seen[t] = (copy.deepcopy(net), images.clone())
         capture(k, t, net, images)
 
-    condense_gm(tiny_real, 1, SMALL, seed=0, progress=False, on_match=watch)
+    condense_gm(tiny_real, 1, SMALL, seed=0, progress=False, watch=Watch(on_match=watch))
     (fresh, _), (trained, images) = seen[0], seen[1]
     expected = gradient_magnitudes(trained, tiny_real, images, 1, batch_real=4, strategy=None,
                                    generator=make_generator(5))
@@ -46,14 +46,14 @@ def test_the_capture_measures_the_in_loop_network_at_the_requested_match(tiny_re
 
 def test_the_capture_records_nothing_away_from_its_match(tiny_real):
     capture = capture_at(tiny_real, 2, 1)  # k = 2 is never reached with K = 1
-    condense_gm(tiny_real, 1, SMALL, seed=0, progress=False, on_match=capture)
+    condense_gm(tiny_real, 1, SMALL, seed=0, progress=False, watch=Watch(on_match=capture))
     assert capture.magnitudes is None
 
 
 def test_watching_a_condensation_leaves_its_set_unchanged(tiny_real):
     plain = condense_gm(tiny_real, 1, SMALL, seed=0, progress=False)
     capture = capture_at(tiny_real, 1, 1)
-    watched = condense_gm(tiny_real, 1, SMALL, seed=0, progress=False, on_match=capture)
+    watched = condense_gm(tiny_real, 1, SMALL, seed=0, progress=False, watch=Watch(on_match=capture))
     assert capture.magnitudes is not None
     assert torch.equal(plain.images, watched.images)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -232,9 +233,22 @@ class GMConfig:
                 "arch_overrides": dict(self.arch_overrides or {}), "sides": self.sides}
 
 
+@dataclass(frozen=True)
+class Watch:
+    """Observers of a gradient-matching run (speed and numbers untouched: they must not change the run).
+
+    Attributes:
+        on_iteration: ``on_iteration(k, images)``, at the start and after every outer iteration k.
+        on_match: ``on_match(k, t, net, images)``, just before the t-th match of outer iteration k.
+    """
+
+    on_iteration: Callable | None = None
+    on_match: Callable | None = None
+
+
 def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed: int = 0,
                 checkpoint: Checkpointing | str | os.PathLike | None = None, progress: bool = True,
-                speed: Speed = Speed(), on_iteration=None, on_match=None) -> SyntheticSet:
+                speed: Speed = Speed(), watch: Watch = Watch()) -> SyntheticSet:
     """Learn a synthetic set by gradient matching: DC (``config.dsa_strategy=None``) or DSA.
 
     Args:
@@ -248,10 +262,11 @@ def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed
             network updates on S (``evaluation.train_epoch``); ``compile`` runs the real side's
             gradients and the network updates on S through ``torch.compile`` (the second-order
             synthetic side cannot).
-        on_iteration: called as ``on_iteration(k, images)`` with a detached view of S
+        watch: observers of the run (:class:`Watch`), which must not change it.
+            ``watch.on_iteration``: called as ``on_iteration(k, images)`` with a detached view of S
             ``(N, C, H, W)``: first with the starting k (0, or where a checkpoint resumes), then
             after every outer iteration k; e.g. to keep snapshots (Figure 4.6).
-        on_match: called as ``on_match(k, t, net, images)`` just before the t-th match
+            ``watch.on_match``: called as ``on_match(k, t, net, images)`` just before the t-th match
             (t = 0..T-1) of outer iteration k (1-based), with the network as it stands inside the
             loop (BN statistics frozen on real data; trained on S for t * varsigma_theta epochs)
             and a detached view of S ``(N, C, H, W)``; e.g. to measure its gradients (Figure 4.5,
@@ -292,8 +307,8 @@ def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed
     start = resume_checkpoint(ckpt, record, syn, optimizer, gen)
 
     t0 = time.perf_counter()
-    if on_iteration is not None:
-        on_iteration(start, syn.detach())
+    if watch.on_iteration is not None:
+        watch.on_iteration(start, syn.detach())
     bar = tqdm(range(start, iterations), desc=f"{method.upper()} {info.name} ipc={ipc}", disable=not progress,
                initial=start, total=iterations)
     for it in bar:
@@ -303,8 +318,8 @@ def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed
         model = maybe_compile(net, compile, device)
         for t in range(outer):
             freeze_batchnorm_on_real(net, real, gen)
-            if on_match is not None:
-                on_match(it + 1, t, net, syn.detach())
+            if watch.on_match is not None:
+                watch.on_match(it + 1, t, net, syn.detach())
             loss = match_step(net, real, syn, ipc, batch_real=batch_real, strategy=dsa_strategy,
                               metric=metric, generator=gen, sides=sides, real_chunk=real_chunk, real_forward=model)
             optimizer.zero_grad(set_to_none=True)
@@ -321,8 +336,8 @@ def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed
                                      f"became NaN/inf at outer iteration {it + 1} (lr_img={lr_img})."
                                      + diverged_hint(ckpt))
         bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
-        if on_iteration is not None:
-            on_iteration(it + 1, syn.detach())
+        if watch.on_iteration is not None:
+            watch.on_iteration(it + 1, syn.detach())
         if ckpt is not None and (it + 1) % checkpoint_every == 0 and it + 1 < iterations:
             save_checkpoint(ckpt, record, syn, optimizer, gen, it + 1)
     bar.close()

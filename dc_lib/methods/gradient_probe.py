@@ -26,7 +26,7 @@ from ..core.data import RealData
 from ..core.seeding import make_generator
 from ..core.speed import Speed
 from ..core.synset import SyntheticSet
-from .gradient_matching import GMConfig, condense_gm, gradient_magnitudes, loop_schedule
+from .gradient_matching import GMConfig, Watch, condense_gm, gradient_magnitudes, loop_schedule
 
 
 def last_round(config: GMConfig, ipc: int) -> tuple[int, int]:
@@ -93,5 +93,5 @@ def replay_outer_iteration(real: RealData, syn: SyntheticSet, config: GMConfig, 
         start = Path(tmp) / "start.ckpt"
         save_checkpoint(start, config.record(real, syn.ipc, seed), images, optimizer, make_generator(seed), k)
         condense_gm(real, syn.ipc, config, seed=seed, checkpoint=start, progress=progress, speed=speed,
-                    on_match=on_match)
+                    watch=Watch(on_match=on_match))
     return k + 1

@@ -12,7 +12,7 @@ from ..core.augment import OPS
 from ..core.config import Profile
 from ..core.files import atomic_write
 from ..core.seeding import derive_seed, make_generator
-from ..methods.gradient_matching import GMConfig, condense_gm
+from ..methods.gradient_matching import GMConfig, Watch, condense_gm
 from ..methods.gradient_probe import MagnitudeCapture, last_round, replay_outer_iteration
 from ..runs import tables
 from ..runs.experiments import Runner
@@ -202,7 +202,7 @@ def figure_4_5(runner: Runner, dataset: str | None = None, ipc: int | None = Non
                                    generator=make_generator(derive_seed(runner.seed, "figure 4.5 batches", method)))
         # The same replay seed for both sets: the same fresh network, then each trained on its own S.
         k = replay_outer_iteration(real, syn, config, seed=derive_seed(runner.seed, "figure 4.5"),
-                                   on_match=capture, speed=runner.profile.speed, progress=runner.profile.progress)
+                                   watch=Watch(on_match=capture), speed=runner.profile.speed, progress=runner.profile.progress)
         for side, values in capture.magnitudes.items():
             # Out-of-range entries go to the end bins rather than out of the count.
             counts, _ = np.histogram(values.clamp(edges[0], edges[-1]).numpy(), bins=edges)
@@ -320,7 +320,7 @@ def figure_4_6(runner: Runner, snapshots: int = 6) -> tuple[dict[str, torch.Tens
 
         dsa = GMConfig(iterations=iterations, init=init, batch_real=runner.profile.gm_batch_real,
                        dsa_strategy=runner.dsa_strategy(_cell("4.1", dataset, ipc, "dsa"), real))
-        syn = condense_gm(real, ipc, dsa, seed=seed, progress=runner.profile.progress, on_iteration=keep_frame,
+        syn = condense_gm(real, ipc, dsa, seed=seed, progress=runner.profile.progress, watch=Watch(on_iteration=keep_frame),
                           speed=runner.profile.speed)
         del syn
         out[init] = torch.stack([frames[k] for k in keep])
