@@ -91,3 +91,19 @@ def test_forgetting_picks_never_learned_samples_first(tiny_real):
     history[:, hard] = False
     syn = select_forgetting(tiny_real, 1, forgetting_counts(history))
     assert torch.equal(syn.images, tiny_real.x_train[hard])
+
+
+def test_each_draw_of_a_baseline_is_evaluated_by_draw_nets_networks_and_its_budget_says_so(tmp_path):
+    from dataclasses import replace
+
+    from dc_lib.core.config import get_profile
+    from dc_lib.runs.experiments import Runner
+    from dc_lib.runs.results import Cell
+
+    runner = Runner(replace(get_profile("smoke"), baseline_draws=4, draw_nets=2, num_nets=3), tmp_path, device="cpu")
+    random_cell = Cell(3, "3.1", "mnist", 1, "random", "none", "convnet", "")
+    dc_cell = Cell(3, "3.1", "mnist", 1, "dc", "convnet", "convnet", "")
+    assert (runner.num_sets(random_cell), runner.num_nets(random_cell)) == (4, 2)
+    assert runner.num_nets(dc_cell) == 3
+    assert runner.budget(random_cell, None, 10).endswith(";draws=4;draw_nets=2")
+    assert "draw_nets" not in runner.budget(dc_cell, None, 10)

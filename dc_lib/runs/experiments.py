@@ -208,7 +208,7 @@ class Runner:
         """The evaluation protocol of a cell's sets (:meth:`eval_protocol`, this profile's networks)."""
         strategy, epochs = self.eval_protocol(cell, real)
         p = self.profile
-        return EvalConfig(epochs=epochs, num_nets=p.num_nets, strategy=strategy, arch=cell.eval_arch,
+        return EvalConfig(epochs=epochs, num_nets=self.num_nets(cell), strategy=strategy, arch=cell.eval_arch,
                           arch_overrides=parse_setting(cell.setting).eval_net, test_limit=p.test_limit)
 
     def _gm_plan(self, cell: Cell, real: RealData) -> tuple[str, str | None, str]:
@@ -310,6 +310,8 @@ class Runner:
         """
         p = self.profile
         draws = f";draws={self.num_sets(cell)}" if self.num_sets(cell) != p.num_sets else ""
+        if self.num_nets(cell) != p.num_nets:
+            draws += f";draw_nets={self.num_nets(cell)}"
         if cell.chapter == 5 and parse_setting(cell.setting).eval_aug is None:
             return p.budget() + draws
         extra = f";eval_aug={strategy or 'none'};eval_epochs={epochs}"
@@ -348,6 +350,14 @@ class Runner:
         if cell.method in ("random", *CORESETS) and p.baseline_draws is not None:
             return p.baseline_draws
         return p.num_sets
+
+    def num_nets(self, cell: Cell) -> int:
+        """Evaluation networks per set of a cell: ``draw_nets`` for random and coreset draws (when the profile
+        sets it), ``num_nets`` otherwise."""
+        p = self.profile
+        if cell.method in ("random", *CORESETS) and p.draw_nets is not None:
+            return p.draw_nets
+        return p.num_nets
 
     def whole_budget(self) -> str:
         p = self.profile

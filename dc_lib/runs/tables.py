@@ -76,6 +76,9 @@ def budget_line(profile: Profile, chapter: int | None, methods=None) -> str:
     plan = {3: p.chapter3, 4: p.chapter4}.get(chapter)
     test = "the whole test split" if p.test_limit is None else f"the first {p.test_limit} test images"
     parts = [f"{p.num_sets} set{'s' if p.num_sets != 1 else ''} x {p.num_nets} networks per cell, tested on {test}"]
+    if p.baseline_draws is not None and methods & {"random", *CORESETS}:
+        nets = p.draw_nets or p.num_nets
+        parts.append(f"random and coreset cells: {p.baseline_draws} draws x {nets} network{'s' if nets != 1 else ''}")
     if plan is not None:
         parts.append(f"evaluation epochs {plan.eval_epochs or f'{p.eval_epochs} with augmentation, {p.eval_epochs_plain} without'}")
     else:

@@ -152,7 +152,7 @@ def optimal_random_selection(runner: Runner) -> tuple[pd.DataFrame, list[tuple[C
         return pd.DataFrame(), []
     cells = [_cell("A.T8", d, i, m, setting=f"ors={plan.ors_draws}" if m == "random" else "")
              for d, i in itertools.product(plan.datasets, plan.ors_ipcs) for m in ("random", "dc")]
-    draws = runner.with_profile(dataclasses.replace(p, num_sets=plan.ors_draws, baseline_draws=None, num_nets=1))
+    draws = runner.with_profile(dataclasses.replace(p, num_sets=plan.ors_draws, baseline_draws=None, draw_nets=None, num_nets=1))
     not_run = tables.run_cells(runner, [c for c in cells if c.method == "dc"])
     not_run += tables.run_cells(draws, [c for c in cells if c.method == "random"])
     rows = runner.rows("A.T8")
