@@ -51,3 +51,47 @@ def test_figure_5_3_places_the_sets_chapters_3_to_5_made_and_says_which_are_miss
     assert set(points.source) == {"real", "dm"} and (points.source == "dm").sum() == 3
     assert lines[0].startswith("DC mnist 1 ipc: no set") and lines[2] == "DM mnist 1 ipc: drawn"
     assert len(pd.read_csv(smoke_runner.out_dir / "figure_5.3_points.csv")) == len(points)
+
+
+def test_table_5_3_condenses_dsa_with_convnet_bn_and_dm_with_the_four_bn_networks_each_evaluated_on_all():
+    cells = chapter5.planned_5_3(get_profile("paper"))
+    assert len(cells) == 20 and {c.eval_arch for c in cells} == set(chapter5.TABLE_5_3_ARCHS)
+    assert {c.condense_arch for c in cells if c.method == "dsa"} == {"convnet_bn"}
+    assert {c.condense_arch for c in cells if c.method == "dm"} == set(chapter5.TABLE_5_3_ARCHS)
+    assert all(listing.contains(cells, c) for c in listing.thesis_cells("5.3"))
+
+
+def test_table_5_3s_dm_condenses_with_the_average_pooling_resnet_and_dsa_with_chapter_4s_k(smoke_runner):
+    real = smoke_runner.data("mnist")
+    dm, dsa = (next(c for c in chapter5.planned_5_3(smoke_runner.profile) if c.method == m and c.condense_arch == a)
+               for m, a in (("dm", "resnet18_bn"), ("dsa", "convnet_bn")))
+    assert smoke_runner.method_config(dm, real).arch == "resnet18_ap_bn"
+    assert f";K_gm={smoke_runner.profile.gm_iterations};" in smoke_runner.cell_budget(dsa, real)
+
+
+def test_figure_5_4_records_each_snapshots_accuracy_and_seconds_and_a_rerun_times_nothing_again(smoke_runner,
+                                                                                                  monkeypatch):
+    curve = chapter5.figure_5_4(smoke_runner)
+    dataset, ipc, _ = smoke_runner.profile.chapter5.figure_5_4
+    assert set(curve.method) == {"dsa", "dm"} and (curve.dataset == dataset).all() and (curve.ipc == ipc).all()
+    assert curve[curve.method == "dm"].iteration.max() == smoke_runner.profile.dm_iterations
+    assert (curve.seconds > 0).all()
+
+    def no_timing(*args, **kwargs):
+        raise AssertionError("a recorded snapshot was timed again")
+
+    monkeypatch.setattr(chapter5, "timed_snapshots", no_timing)
+    assert chapter5.figure_5_4(smoke_runner).equals(curve)
+    assert "DSA's finished set" in chapter5.write_figure_5_4(smoke_runner, curve)
+
+
+def test_an_aggregating_runner_draws_figure_5_4_from_the_rows_it_finds_and_times_nothing(tiny_root, tmp_path,
+                                                                                         monkeypatch):
+    from dc_lib.runs.jobs import Aggregator
+
+    def no_timing(*args, **kwargs):
+        raise AssertionError("an aggregating runner timed a condensation")
+
+    monkeypatch.setattr(chapter5, "timed_snapshots", no_timing)
+    aggregator = Aggregator(get_profile("smoke"), tmp_path / "out", data_root=tiny_root, device="cpu")
+    assert chapter5.figure_5_4(aggregator).empty

@@ -40,6 +40,7 @@ from ..core.seeding import make_generator, seed_everything
 from ..core.speed import Speed
 from ..core.synset import SyntheticSet
 from ..engines.compiled import maybe_compile
+from .watch import Watch
 
 
 # Real images per embedding forward on CPU (2 cores, 256 real/class, 10 ipc: one DM iteration
@@ -115,7 +116,7 @@ class DMConfig:
 
 def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed: int = 0,
                 checkpoint: Checkpointing | str | os.PathLike | None = None, progress: bool = True,
-                speed: Speed = Speed()) -> SyntheticSet:
+                speed: Speed = Speed(), watch: Watch = Watch()) -> SyntheticSet:
     """Learn a synthetic set by distribution matching (Algorithm 3).
 
     Args:
@@ -130,6 +131,9 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
             real batch in chunks (without BatchNorm the class means are the same up to float
             rounding; with BatchNorm it is ignored: one forward over all classes); ``compile`` runs
             the embedding network through ``torch.compile``.
+        watch: observers (:class:`~dc_lib.methods.watch.Watch`): ``watch.on_iteration(k, images)``
+            with a detached view of S ``(N, C, H, W)``, first at the starting k, then after every
+            iteration k (e.g. snapshots against wall time, Figure 5.4); it must not change S.
 
     Returns:
         The SyntheticSet, images ``(num_classes * ipc, C, H, W)`` in normalised space; its
@@ -163,6 +167,8 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
     labels = torch.arange(info.num_classes).repeat_interleave(ipc).to(device)
     syn_counts = [ipc] * info.num_classes
     t0 = time.perf_counter()
+    if watch.on_iteration is not None:
+        watch.on_iteration(start, syn.detach())
     bar = tqdm(range(start, iterations), desc=f"DM {info.name} ipc={ipc}", disable=not progress,
                initial=start, total=iterations)
     for it in bar:
@@ -195,6 +201,8 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
             bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
         if saving:
             save_checkpoint(ckpt, record, syn, optimizer, gen, it + 1)
+        if watch.on_iteration is not None:
+            watch.on_iteration(it + 1, syn.detach())
     bar.close()
 
     result = SyntheticSet(syn.detach().clone(), labels, info.name,

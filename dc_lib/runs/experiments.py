@@ -48,6 +48,8 @@ DD_COMPARISON_AUG = "crop_flip"
 # frozen) and a ResNet whose strided convolutions become stride 1 + average pooling (A.1); the
 # evaluation networks use instance norm.
 CONDENSING_VARIANT = {"vgg11": "vgg11_bn", "resnet18": "resnet18_ap_bn"}
+# Table 5.3's DM with ResNet-18-BN condenses with the same stride-1 + average-pooling ResNet (B.1).
+DM_CONDENSING_VARIANT = {"resnet18_bn": "resnet18_ap_bn"}
 
 
 class Runner:
@@ -58,6 +60,10 @@ class Runner:
     ``reuse_from``: other chapters' output folders whose identical experiments are copied
     instead of rerun (chapter 4 reuses chapter 3's coresets and DC, as the thesis does).
     """
+
+    # False for a runner that only reads what jobs wrote (runs.jobs.Aggregator): a figure that runs its own
+    # experiment outside the table cells (Figure 5.4's timed runs) then draws only the rows it finds.
+    computes = True
 
     def __init__(self, profile: Profile, out_dir: str | os.PathLike, *, data_root=None,
                  device: str = "auto", seed: int = 0, reuse_from=()):
@@ -171,7 +177,8 @@ class Runner:
         None for the selection baselines."""
         p = self.profile
         if cell.method == "dm":
-            return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, arch=cell.condense_arch)
+            return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real,
+                            arch=DM_CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch))
         if cell.method == "mmd":
             return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, embedding="pixels")
         if cell.method == "dd":
@@ -312,11 +319,13 @@ class Runner:
         draws = f";draws={self.num_sets(cell)}" if self.num_sets(cell) != p.num_sets else ""
         if self.num_nets(cell) != p.num_nets:
             draws += f";draw_nets={self.num_nets(cell)}"
+        gm = f";K_gm={self.gm_iterations(cell)};batch_real_gm={p.gm_batch_real}"
         if cell.chapter == 5 and parse_setting(cell.setting).eval_aug is None:
-            return p.budget() + draws
+            # Chapter 5's DSA sets (Table 5.3, Figure 5.4) are condensed with chapter 4's K and real batch.
+            return p.budget() + (gm if cell.method in ("dc", "dsa") else "") + draws
         extra = f";eval_aug={strategy or 'none'};eval_epochs={epochs}"
         if cell.method in ("dc", "dsa", "dc_aug"):
-            extra += f";K_gm={self.gm_iterations(cell)};batch_real_gm={p.gm_batch_real}"
+            extra += gm
         if cell.method in CORESETS:
             extra += f";feature_epochs={p.feature_epochs};pool={p.coreset_pool or 'all'}"
             if p.feature_nets is not None or p.coreset_fraction != 1.0:

@@ -311,6 +311,8 @@ class Aggregator(Runner):
     identical experiment of another table, as the jobs do), else listed as :data:`NOT_COMPUTED`; a set a
     figure draws must be on disk (:class:`MissingJobOutput` otherwise)."""
 
+    computes = False
+
     def run(self, cell: Cell, sets=None) -> str:
         real = self.cell_data(cell)
         if real is None:

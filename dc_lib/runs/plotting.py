@@ -257,3 +257,27 @@ def plot_tsne(points: pd.DataFrame, title: str = ""):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_time_curve(curve: pd.DataFrame, title: str = ""):
+    """Test accuracy (mean ± std, %) against condensation wall time (minutes, log axis), one line per
+    method (Figure 5.4), with DSA's final accuracy as a dashed line; ``curve`` as
+    :func:`dc_lib.runs.time_curve.time_curve_rows` returns it. Empty: prints why and returns None."""
+    if curve is None or not len(curve):
+        _skip(title or "Figure 5.4", "no timed runs to plot (not run in this profile, or its data is not here)")
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, g in curve.groupby("method"):
+        g = g.sort_values("seconds")
+        line = ax.errorbar(g.seconds / 60, g["mean"], yerr=g["std"], marker="o", capsize=3, label=method.upper())
+        if method == "dsa":
+            ax.axhline(g["mean"].iloc[-1], linestyle="--", color=line[0].get_color(), alpha=0.6,
+                       label="DSA's final accuracy")
+    ax.set_xscale("log")
+    ax.set_xlabel("condensation wall time (min, this machine)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -21,6 +21,9 @@ ReLU in the evaluation network T). Keys:
   strategy, or no augmentation (the same-evaluation check beside Table 4.1). It is left out of
   ``canonical`` because every row's budget records the evaluation augmentation it used, and rows
   are shared only when their budgets agree too;
+* ``iteration`` (a non-negative integer): the set as it stood after that many iterations of its
+  condensation, a snapshot of one timed run (Figure 5.4); part of the experiment's identity, so a
+  snapshot never shares rows with a finished set;
 * ``norm`` alone and ``ors`` are labels: chapter 5 names its instance/batch-norm rows with
   ``norm`` (the architecture name carries the change); ``ors=N`` marks the N random draws of
   Table A.T8 (the profile's set count carries the change).
@@ -133,10 +136,14 @@ def parse_setting(setting: str) -> Setting:
             if value not in EVAL_AUGS:
                 raise ValueError(f"eval_aug must be one of {EVAL_AUGS}, got {value!r}")
             eval_aug = value
+        elif key == "iteration":
+            if not value.isdigit():
+                raise ValueError(f"iteration must be a non-negative integer, got {value!r}")
+            canonical[key] = str(int(value))
         elif key not in LABEL_KEYS:
             raise ValueError(f"Unknown setting key {key!r} in {setting!r}; valid: "
                              f"{', '.join(k + s for k in NETWORK_DEFAULTS for s in ('_c', '_t'))}, "
-                             f"distance, aug, scheme, eval_aug, and the label {', '.join(LABEL_KEYS)}")
+                             f"distance, aug, scheme, eval_aug, iteration, and the label {', '.join(LABEL_KEYS)}")
     sides, test_aug = SCHEMES[scheme or "ours"]
     if scheme not in (None, "ours"):
         canonical["scheme"] = scheme

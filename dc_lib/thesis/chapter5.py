@@ -8,14 +8,23 @@ but could not finish, with why; writing the table lists the thesis's other cells
 from __future__ import annotations
 
 import itertools
+import math
+from pathlib import Path
+from dataclasses import replace
 
 import pandas as pd
+import torch
 
 from ..core.config import Profile
 from ..core.files import atomic_write
+from ..core.seeding import derive_seed
+from ..engines.choose import evaluate_set
+from ..methods.distribution_matching import condense_dm
+from ..methods.gradient_matching import condense_gm
 from ..runs import tables, tsne
 from ..runs.experiments import Runner
-from ..runs.results import Cell, summarise
+from ..runs.results import Cell, make_rows, summarise
+from ..runs.time_curve import TimedRun, snapshot_iterations, time_curve_rows, time_to_reach, timed_snapshots
 
 
 def _arch(dataset: str, bn: bool = False) -> str:
@@ -130,6 +139,134 @@ def table_b_t1(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
     return summarise(runner.rows("B.T1")), not_run
 
 
+TABLE_5_3_ARCHS = ("convnet_bn", "alexnet_bn", "vgg11_bn", "resnet18_bn")
+
+
+def planned_5_3(profile: Profile) -> list[Cell]:
+    """Table 5.3's cells a profile runs, at its ``table_5_3`` (dataset, ipc): DSA condensed with ConvNet-BN
+    and DM condensed with each of the four BN networks (ResNet-18-BN with its stride-1 + average-pooling
+    variant, B.1), every set evaluated on the four BN networks."""
+    if profile.chapter5.table_5_3 is None:
+        return []
+    dataset, ipc = profile.chapter5.table_5_3
+    condensers = [("dsa", "convnet_bn")] + [("dm", arch) for arch in TABLE_5_3_ARCHS]
+    return [Cell(5, "5.3", dataset, ipc, method, c_arch, t_arch, "norm=batchnorm")
+            for method, c_arch in condensers for t_arch in TABLE_5_3_ARCHS]
+
+
+def table_5_3(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """Table 5.3, cross-architecture generalisation with batch norm everywhere (:func:`planned_5_3`). DSA's
+    set is made as chapter 4 makes its own (its K and real batch); its BN statistics come from real images
+    and are frozen while matching, DM's from the synthetic images of all classes (section 5.3.2)."""
+    not_run = tables.run_cells(runner, planned_5_3(runner.profile))
+    return summarise(runner.rows("5.3")), not_run
+
+
+F5_4_METHODS = {"dsa": condense_gm, "dm": condense_dm}
+
+
+def _timed_run(runner: Runner, cell: Cell, keep: list[int]) -> TimedRun:
+    """The timed condensation behind Figure 5.4's curve of ``cell``: made once, saved under ``timed/``
+    (a rerun evaluates what is missing without timing the run again; another budget or machine's device
+    makes it again). Its seed is the cell's set seed, so its last snapshot is the set Table 5.1 (DM) or
+    Table 5.3's ConvNet-BN DSA cell would make with the same budget."""
+    real = runner.data(cell.dataset)
+    config = runner.method_config(cell, real)
+    seed = runner.set_seed(cell, 0)
+    record = {"method": cell.method, "dataset": cell.dataset, "ipc": cell.ipc, "arch": cell.condense_arch,
+              "config": repr(config), "seed": seed, "keep": keep, "device": str(real.device),
+              "budget": runner.cell_budget(cell, real)}
+    path = runner.out_dir / "timed" / f"F5.4_{cell.dataset}_ipc{cell.ipc}_{cell.method}_K{config.iterations}.pt"
+    if path.is_file():
+        saved = torch.load(path, weights_only=False)
+        if saved.record == record:
+            return saved
+    p = runner.profile
+    run = timed_snapshots(lambda watch: F5_4_METHODS[cell.method](real, cell.ipc, config, seed=seed, progress=p.progress,
+                                                                speed=p.speed, watch=watch), keep, record)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: torch.save(run, tmp))
+    return run
+
+
+def figure_5_4(runner: Runner) -> pd.DataFrame:
+    """Figure 5.4: test accuracy against condensation wall time, DSA vs DM, at the plan's ``figure_5_4``
+    (dataset, ipc, snapshots). Each method condenses once, timed on this machine (:func:`_timed_run`);
+    each snapshot is evaluated like a finished set (rows ``test_acc`` per network, setting
+    ``iteration=k``) and its wall time recorded (metric ``seconds``); a runner that only aggregates draws
+    the rows it finds. Returns the curve: one line per
+    (method, iteration) with ``seconds``, ``mean``, ``std`` and ``n``; empty if the plan has no Figure 5.4
+    or the data is not here."""
+    plan = runner.profile.chapter5.figure_5_4
+    if plan is None or runner.data(plan[0]) is None:
+        return pd.DataFrame()
+    dataset, ipc, snapshots = plan
+    real, p = runner.data(dataset), runner.profile
+    for method in F5_4_METHODS:
+        cell = Cell(5, "F5.4", dataset, ipc, method, _arch(dataset), _arch(dataset), "")
+        run = None
+        keep = snapshot_iterations(runner.method_config(cell, real).iterations, snapshots)
+        for k in keep:
+            snap = replace(cell, setting=f"iteration={k}")
+            budget = runner.cell_budget(snap, real)
+            if runner.store.has(snap, 0, p.name, budget) or not runner.computes:
+                continue
+            run = run or _timed_run(runner, cell, keep)
+            i = run.iterations.index(k)
+            seed = runner.set_seed(cell, 0)
+            # One evaluation seed for every snapshot: the curve's steps are the set's, not the networks'.
+            accs = evaluate_set(run.images[i].to(real.device), run.labels.to(real.device), real,
+                                runner.eval_config(snap, real), seed=derive_seed(seed, "eval", cell.eval_arch),
+                                progress=p.progress, speed=p.speed)
+            rows = make_rows(snap, 0, seed, accs, profile=p.name, budget=budget, data_source=real.source, note=real.note)
+            runner.store.append(rows + [{**rows[0], "net_idx": 0, "metric": "seconds",
+                                         "value": round(run.seconds[i], 3)}])
+    return time_curve_rows(runner.rows("F5.4"))
+
+
+def figure_5_4_verdict(curve: pd.DataFrame, device: str) -> str:
+    """What Figure 5.4's curves say about the thesis's claim (DM reaches DSA's final accuracy in a small
+    fraction of DSA's time: under 20 min against 15 h on one GTX 1080, under 2.2 %)."""
+    if not len(curve):
+        return "Figure 5.4 was not run in this profile (or its data is not here)."
+    dsa, dm = curve[curve.method == "dsa"], curve[curve.method == "dm"]
+    final = dsa.sort_values("iteration").iloc[-1]
+    reached = time_to_reach(dm, final["mean"])
+    head = (f"On {device}: DSA's finished set ({int(final.iteration)} iterations, {final.seconds / 60:.1f} min) "
+            f"reaches {final['mean']:.1f} %; DM's finished set ({int(dm.iteration.max())} iterations, "
+            f"{dm.seconds.max() / 60:.1f} min) reaches {dm.sort_values('iteration')['mean'].iloc[-1]:.1f} %.")
+    if math.isnan(reached):
+        return (head + " DM never reaches DSA's final accuracy at this budget: the thesis's claim (DM reaches it "
+                "in under 2.2 % of DSA's time) does not hold here, because DM's whole run ends below it.")
+    ratio = reached / final.seconds
+    verdict = "holds" if ratio < 1 else "does not hold"
+    return (head + f" DM first reaches DSA's final accuracy after {reached / 60:.1f} min, {100 * ratio:.1f} % of "
+            f"DSA's time (thesis: under 20 min of 15 h, under 2.2 %, CIFAR10 50 ipc on one GTX 1080): the claim "
+            f"that DM gets there in a fraction of DSA's time {verdict} at this budget.")
+
+
+def write_figure_5_4(runner: Runner, curve: pd.DataFrame) -> str:
+    """Write Figure 5.4's curve (``figure_5.4_curve.csv``) and its reading (``figure_5.4.md``: the points and
+    :func:`figure_5_4_verdict`); return the markdown."""
+    device = (f"CPU, {torch.get_num_threads()} torch threads" if runner.device.type == "cpu"
+              else torch.cuda.get_device_name(runner.device))
+    lines = [f"# Figure 5.4: test accuracy against condensation wall time ({runner.profile.name} profile)", ""]
+    if len(curve):
+        budget = "; ".join(sorted(set(curve.budget)))
+        lines += [f"Budget: {budget}. Each point: the set after that many iterations of one timed run, "
+                  "evaluated like a finished set. " + EVALUATION, "",
+                  "| dataset | ipc | method | iteration | wall time (min) | test accuracy (%) | networks |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r.dataset} | {r.ipc} | {r.method} | {r.iteration} | {r.seconds / 60:.2f} | "
+                  f"{r['mean']:.1f} ± {r['std']:.1f} | {r.n} |" for _, r in curve.iterrows()]
+        lines.append("")
+    lines.append(figure_5_4_verdict(curve, device))
+    text = "\n".join(lines) + "\n"
+    atomic_write(runner.out_dir / "figure_5.4_curve.csv", lambda tmp: curve.to_csv(tmp, index=False))
+    atomic_write(runner.out_dir / "figure_5.4.md", lambda tmp: Path(tmp).write_text(text))
+    return text
+
+
 # Figure 5.3's sets, as the chapter that makes each records it: DC (Table 3.1), DSA (Table 4.1), DM (5.1).
 TSNE_SETS = (("dc", 3, "3.1"), ("dsa", 4, "4.1"), ("dm", 5, "5.1"))
 
@@ -167,7 +304,7 @@ EVALUATION = ("Every set (DM and random alike) is evaluated with DSA augmentatio
 
 # Each table's plan: the cells (rows of its summary) a profile's run produces. Writing a table names
 # the profiles that run a cell from these, and the committed-artefact tests check the names.
-PLANNED = {"5.1": planned_5_1, "5.2": planned_5_2, "F5.5": planned_f5_5, "B.T1": planned_b_t1,
+PLANNED = {"5.1": planned_5_1, "5.2": planned_5_2, "5.3": planned_5_3, "F5.5": planned_f5_5, "B.T1": planned_b_t1,
            IMAGENET: planned_imagenet}
 # Why no profile runs some cells of a table.
 NEVER = {"5.1": "chapter 5 runs random selection, DM and the whole set; the thesis's other methods come from "
@@ -188,12 +325,13 @@ def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, titl
 
 
 def all_cells(runner: Runner, datasets=None, ipcs=None) -> None:
-    """Every table cell the chapter 5 notebook runs, in its order (Tables 5.1, 5.2, Figure 5.5, the
+    """Every table cell the chapter 5 notebook runs, in its order (Tables 5.1, 5.2, 5.3, Figure 5.5, the
     ImageNet-1K cells of section 5.3.2, Table B.T1). With a
     :class:`~dc_lib.runs.jobs.Planner` this records them as jobs instead of running them; the sets
     Figure 5.2 draws are Table 5.1's."""
     table_5_1(runner, datasets, ipcs)
     table_5_2(runner)
+    table_5_3(runner)
     figure_5_5(runner)
     imagenet_1k(runner)
     table_b_t1(runner)
