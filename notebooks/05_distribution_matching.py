@@ -112,6 +112,28 @@ print(chapter5.write_table(runner, "5.3", summary_5_3, not_run_5_3,
                            "Table 5.3: cross-architecture generalisation, batch norm everywhere"))
 
 # %% [markdown]
+# ## Table 5.4 and Figure B.F2: which networks should DM sample?
+#
+# DM embeds the images with a freshly initialised network at every iteration. Would trained networks
+# do better? ConvNets are trained on the whole training set with their intermediate states kept, the
+# states grouped by accuracy on a validation split carved from the training set, and DM draws its
+# network from one group at a time (or from all of them). The thesis (CIFAR10, 1,000 ConvNets): fresh
+# networks work as well as trained ones of any group; trained ones change how the images look (Figure
+# B.F2), not how well they train. A group that no kept state reaches at this profile's budget is listed
+# as such.
+#
+# *Stored output: smoke run, not results; the cpu-profile table is `results/chapter5/cpu/table_*.md`.*
+
+# %%
+summary_5_4, not_run_5_4 = chapter5.table_5_4(runner)
+print(chapter5.write_table(runner, "5.4", summary_5_4, not_run_5_4,
+                           "Table 5.4: the networks DM draws its embedding from (DM, ConvNet)"))
+sets_b_f2, titles_b_f2 = chapter5.figure_b_f2_sets(runner)
+fig = plot_synsets(sets_b_f2, titles=titles_b_f2, panel_inches=3.0, why_none="Table 5.4 made no set in this profile")
+save_figure(fig, out_dir / "figure_B.F2.png")
+plt.show()
+
+# %% [markdown]
 # ## Figure 5.4: accuracy against condensation time
 #
 # DM's iterations are cheap (one forward pass per class, no inner loop), DSA's are not. The thesis

@@ -23,6 +23,7 @@ from ..core.data import DATASETS, DatasetInfo, DatasetNotFoundError, RealData, c
 from ..core.seeding import derive_seed, make_generator, resolve_device
 from ..core.synset import SetFileError, SyntheticSet
 from ..core.checkpoint import Checkpointing
+from ..core.files import atomic_write
 from ..engines.choose import evaluate_set, evaluate_whole_dataset
 from ..engines.evaluation import EvalConfig
 from ..methods.dataset_distillation import DDConfig, condense_dd, evaluate_distilled
@@ -31,6 +32,7 @@ from ..methods.distribution_matching import DMConfig, condense_dm, condense_mmd_
 from ..methods.generators import METHODS as GENERATORS
 from ..methods.generators import GeneratorConfig, cached_generator, sample_set
 from ..methods.gradient_matching import GMConfig, condense_gm, gm_method
+from ..methods.network_pool import RANDOM, group_states, train_pool
 from .results import Cell, ResultStore, make_rows
 from .settings import parse_setting
 
@@ -142,7 +144,8 @@ class Runner:
                                   RuntimeWarning, stacklevel=2)
                     continue
                 expected_batch = getattr(config, "batch_real", None)
-                same_budget = syn.config.get("batch_real", expected_batch) == expected_batch
+                same_budget = (syn.config.get("batch_real", expected_batch) == expected_batch
+                               and syn.config.get("networks") == getattr(config, "networks", None))
                 if syn.seed == seed and syn.iteration == iterations and same_budget:
                     return syn
         return None
@@ -177,8 +180,10 @@ class Runner:
         None for the selection baselines."""
         p = self.profile
         if cell.method == "dm":
+            group = self.network_group(cell, real)
             return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real,
-                            arch=DM_CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch))
+                            arch=DM_CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
+                            networks=None if group is None else str(group))
         if cell.method == "mmd":
             return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, embedding="pixels")
         if cell.method == "dd":
@@ -193,6 +198,30 @@ class Runner:
                             arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
                             arch_overrides=setting.condense_net)
         return None
+
+    def network_group(self, cell: Cell, real: RealData) -> Path | None:
+        """The file of trained states a DM cell of Table 5.4 draws its networks from (its setting's
+        ``net_distribution``; None for DM's own fresh networks). The networks are trained once per dataset
+        and architecture as the chapter 5 plan's ``network_pool`` says, cached under ``pools/``; a group no
+        state reaches gets an empty file (:meth:`run` lists the cell as such)."""
+        group = parse_setting(cell.setting).net_distribution
+        if group == RANDOM:
+            return None
+        plan = self.profile.chapter5.network_pool
+        if plan is None:
+            raise ValueError(f"{cell}: the profile {self.profile.name!r} has no network_pool to draw from")
+        folder = self.out_dir / "pools"
+        pool = train_pool(real, nets=plan.nets, epochs=plan.epochs, keep_every=plan.keep_every, val_size=plan.val_size,
+                          train_size=plan.train_size, arch=cell.condense_arch, progress=self.profile.progress,
+                          seed=derive_seed(self.seed, "network pool", cell.dataset, cell.condense_arch),
+                          cache=folder / f"{cell.dataset}_{cell.condense_arch}.pt")
+        # Named by the pool's record too, so that a set drawn from another pool never passes for this one's.
+        trained = derive_seed(0, *sorted(pool.record.items()))
+        path = folder / f"{cell.dataset}_{cell.condense_arch}_{parse_setting(cell.setting).condense_tag}_{trained}.pt"
+        states = group_states(pool, group)
+        # Rewritten from the pool every time: a retrained pool must never leave an old group behind.
+        atomic_write(path, lambda tmp: torch.save(states, tmp))
+        return path
 
     def generator(self, cell: Cell, real: RealData, set_idx: int = 0):
         """The small generator behind set ``set_idx`` of a Table B.T1 cell: one per dataset, method and set
@@ -320,9 +349,12 @@ class Runner:
         if self.num_nets(cell) != p.num_nets:
             draws += f";draw_nets={self.num_nets(cell)}"
         gm = f";K_gm={self.gm_iterations(cell)};batch_real_gm={p.gm_batch_real}"
-        if cell.chapter == 5 and parse_setting(cell.setting).eval_aug is None:
-            # Chapter 5's DSA sets (Table 5.3, Figure 5.4) are condensed with chapter 4's K and real batch.
-            return p.budget() + (gm if cell.method in ("dc", "dsa") else "") + draws
+        setting = parse_setting(cell.setting)
+        if cell.chapter == 5 and setting.eval_aug is None:
+            # Chapter 5's DSA sets (Table 5.3, Figure 5.4) are condensed with chapter 4's K and real batch;
+            # Table 5.4's DM sets depend on how the networks they draw from were trained.
+            pool = f";{p.chapter5.network_pool.budget()}" if setting.net_distribution != RANDOM else ""
+            return p.budget() + (gm if cell.method in ("dc", "dsa") else "") + pool + draws
         extra = f";eval_aug={strategy or 'none'};eval_epochs={epochs}"
         if cell.method in ("dc", "dsa", "dc_aug"):
             extra += gm
@@ -392,6 +424,9 @@ class Runner:
             return "data not available"
         p = self.profile
         budget = self.cell_budget(cell, real)
+        group = parse_setting(cell.setting).net_distribution
+        if cell.method == "dm" and group != RANDOM and not torch.load(self.network_group(cell, real), weights_only=True):
+            return f"no state of the trained networks has a validation accuracy in {group} % at this budget"
         for set_idx in (range(self.num_sets(cell)) if sets is None else sets):
             # Rows of another budget are an experiment this profile no longer runs: redo and replace them.
             if self.store.has(cell, set_idx, p.name, budget):

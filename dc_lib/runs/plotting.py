@@ -18,9 +18,10 @@ def _skip(what: str, why: str) -> None:
 
 
 def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10, panel_inches: float = 5.0,
-                 why_none: str = "their datasets' data is not available; see the tables"):
+                 why_none: str = "their datasets' data is not available; see the tables", titles=None):
     """One panel per set: rows are classes, columns images (image space); each panel
-    ``panel_inches`` square (smaller keeps a notebook holding noise-like images small).
+    ``panel_inches`` square (smaller keeps a notebook holding noise-like images small); ``titles``
+    (one per set) replace the default "method dataset, ipc, K" titles.
 
     No sets: prints ``why_none`` and returns None, which ``save_figure`` skips.
     """
@@ -28,10 +29,10 @@ def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10, panel_inches
         _skip("Figure", f"no synthetic sets to draw ({why_none})")
         return None
     fig, axes = plt.subplots(1, len(sets), figsize=(panel_inches * len(sets), panel_inches), squeeze=False)
-    for ax, syn in zip(axes[0], sets):
+    for i, (ax, syn) in enumerate(zip(axes[0], sets)):
         grid = syn.grid(max_per_class).permute(1, 2, 0).numpy()
         ax.imshow(grid.squeeze(), cmap="gray" if grid.shape[2] == 1 else None, vmin=0, vmax=1)
-        ax.set_title(f"{syn.method.upper()} {syn.dataset}, {syn.ipc} img/cls, K={syn.iteration}")
+        ax.set_title(titles[i] if titles else f"{syn.method.upper()} {syn.dataset}, {syn.ipc} img/cls, K={syn.iteration}")
         ax.axis("off")
     fig.tight_layout()
     return fig

@@ -21,6 +21,7 @@ from ..core.seeding import derive_seed
 from ..engines.choose import evaluate_set
 from ..methods.distribution_matching import condense_dm
 from ..methods.gradient_matching import condense_gm
+from ..methods.network_pool import DISTRIBUTIONS
 from ..runs import tables, tsne
 from ..runs.experiments import Runner
 from ..runs.results import Cell, make_rows, summarise
@@ -160,6 +161,34 @@ def table_5_3(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
     and are frozen while matching, DM's from the synthetic images of all classes (section 5.3.2)."""
     not_run = tables.run_cells(runner, planned_5_3(runner.profile))
     return summarise(runner.rows("5.3")), not_run
+
+
+def planned_5_4(profile: Profile) -> list[Cell]:
+    """Table 5.4's cells a profile runs, at its ``table_5_4`` (dataset, ipcs): DM drawing its embedding network
+    from each distribution of :data:`~dc_lib.methods.network_pool.DISTRIBUTIONS` (fresh networks, DM's own;
+    each validation-accuracy group of the trained ConvNets' states; all of them)."""
+    if profile.chapter5.table_5_4 is None:
+        return []
+    dataset, ipcs = profile.chapter5.table_5_4
+    return [_cell("5.4", dataset, ipc, "dm", setting=f"net_distribution={d}") for ipc in ipcs for d in DISTRIBUTIONS]
+
+
+def table_5_4(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """Table 5.4: does DM need randomly initialised networks? (:func:`planned_5_4`). The ``random`` column is
+    Table 5.1's DM cell (the same experiment: its rows are shared); the networks of the other columns are
+    trained once per dataset (``Runner.network_group``)."""
+    not_run = tables.run_cells(runner, planned_5_4(runner.profile))
+    return summarise(runner.rows("5.4")), not_run
+
+
+def figure_b_f2_sets(runner: Runner) -> tuple[list, list[str]]:
+    """Figure B.F2: the sets Table 5.4 learned at its smallest ipc, one per distribution that has one (none
+    is made here), and each one's title (the distribution it drew its networks from)."""
+    plan = runner.profile.chapter5.table_5_4
+    cells = [c for c in planned_5_4(runner.profile) if c.ipc == min(plan[1])] if plan else []
+    found = [(c, runner.find_synset(c)) for c in cells]
+    found = [(c, syn) for c, syn in found if syn is not None]
+    return [syn for _, syn in found], [f"networks: {c.setting.partition('=')[2]}" for c, _ in found]
 
 
 F5_4_METHODS = {"dsa": condense_gm, "dm": condense_dm}
@@ -304,7 +333,7 @@ EVALUATION = ("Every set (DM and random alike) is evaluated with DSA augmentatio
 
 # Each table's plan: the cells (rows of its summary) a profile's run produces. Writing a table names
 # the profiles that run a cell from these, and the committed-artefact tests check the names.
-PLANNED = {"5.1": planned_5_1, "5.2": planned_5_2, "5.3": planned_5_3, "F5.5": planned_f5_5, "B.T1": planned_b_t1,
+PLANNED = {"5.1": planned_5_1, "5.2": planned_5_2, "5.3": planned_5_3, "5.4": planned_5_4, "F5.5": planned_f5_5, "B.T1": planned_b_t1,
            IMAGENET: planned_imagenet}
 # Why no profile runs some cells of a table.
 NEVER = {"5.1": "chapter 5 runs random selection, DM and the whole set; the thesis's other methods come from "
@@ -325,13 +354,14 @@ def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, titl
 
 
 def all_cells(runner: Runner, datasets=None, ipcs=None) -> None:
-    """Every table cell the chapter 5 notebook runs, in its order (Tables 5.1, 5.2, 5.3, Figure 5.5, the
+    """Every table cell the chapter 5 notebook runs, in its order (Tables 5.1-5.4, Figure 5.5, the
     ImageNet-1K cells of section 5.3.2, Table B.T1). With a
     :class:`~dc_lib.runs.jobs.Planner` this records them as jobs instead of running them; the sets
     Figure 5.2 draws are Table 5.1's."""
     table_5_1(runner, datasets, ipcs)
     table_5_2(runner)
     table_5_3(runner)
+    table_5_4(runner)
     figure_5_5(runner)
     imagenet_1k(runner)
     table_b_t1(runner)
