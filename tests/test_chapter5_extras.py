@@ -104,20 +104,13 @@ def test_table_5_4_runs_dm_with_fresh_networks_each_accuracy_group_and_all_of_th
     assert all(listing.contains(cells, c) for c in listing.thesis_cells("5.4"))
 
 
-def test_the_smoke_run_of_table_5_4_draws_from_the_trained_states_and_lists_empty_groups(tiny_root, tmp_path):
-    from dataclasses import replace
-
-    from dc_lib.core.config import NetworkPoolPlan
-
-    smoke = get_profile("smoke")  # the tiny data has 120 training images: a validation split of 20
-    profile = replace(smoke, chapter5=replace(smoke.chapter5, network_pool=NetworkPoolPlan(1, 1, 1, 20)))
-    smoke_runner = Runner(profile, tmp_path / "out", data_root=tiny_root, device="cpu")
+def test_the_smoke_run_of_table_5_4_draws_from_the_trained_states_and_lists_empty_groups(smoke_runner):
     summary, not_run = chapter5.table_5_4(smoke_runner)
     done = {s.partition("=")[2] for s in summary.setting}
     assert "all" in done and "random" in done
     assert all(why.startswith("no state of the trained networks") for _, why in not_run)
     assert done | {c.setting.partition("=")[2] for c, _ in not_run} == set(chapter5.DISTRIBUTIONS)
     rows = smoke_runner.rows("5.4")
-    assert ";pool_nets=1;pool_epochs=1;pool_keep_every=1;pool_val=20" in rows[rows.setting == "net_distribution=all"].budget.iloc[0]
+    assert ";pool_nets=1;pool_epochs=2;pool_keep_every=1;pool_val=20;pool_train=100" in rows[rows.setting == "net_distribution=all"].budget.iloc[0]
     sets, titles = chapter5.figure_b_f2_sets(smoke_runner)
     assert len(sets) == len(done) and "networks: all" in titles

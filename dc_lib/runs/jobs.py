@@ -269,8 +269,10 @@ def _log(spec: JobSpec, event: str, **fields) -> None:
 def run_job(spec: JobSpec | str) -> dict:
     """Run one job (a spec or its JSON) unless it is done; return ``{"id", "status", "cells"}``.
 
-    ``status``: ``done``; ``already done`` (its marker was there: nothing run); ``data not available``
-    (a cell's dataset is missing: no marker, so a run after the data arrives does it). A job that another
+    ``status``: ``done`` (every cell ran, or cannot run at this budget whatever is rerun, e.g. a Table 5.4
+    group no trained state reaches: ``cells`` says why); ``already done`` (its marker was there: nothing
+    run); ``data not available`` (a cell's dataset is missing: no marker, so a run after the data arrives
+    does it). A job that another
     process is running is waited for (its lock), then found done. The marker is written only after the
     last row, so a job killed at any point reruns, and what it had recorded is kept, not redone.
     """
@@ -292,7 +294,7 @@ def run_job(spec: JobSpec | str) -> dict:
         statuses = []
         for task in spec.tasks:
             statuses.append(_task_runner(base, task).run(task.cell, sets=task.sets or None))
-        status = "done" if all(s == "done" for s in statuses) else "data not available"
+        status = "data not available" if "data not available" in statuses else "done"
         if status == "done":
             atomic_write(spec.path(".done"), lambda tmp: Path(tmp).write_text(spec.to_json() + "\n"))
         _log(spec, "end", status=status)
