@@ -38,6 +38,18 @@ def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10, panel_inches
     return fig
 
 
+def _accuracy_axes(fig, ax, xlabel: str, title: str):
+    """Finish a plot of test accuracy against a log-scaled quantity: labels, title, grid, legend."""
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
 def plot_accuracy_vs_ipc(summary: pd.DataFrame, title: str = ""):
     """Mean ± std test accuracy against images per class, one line per method; thesis points as crosses.
 
@@ -55,14 +67,7 @@ def plot_accuracy_vs_ipc(summary: pd.DataFrame, title: str = ""):
         if len(ref):
             ax.scatter(ref.ipc, ref.thesis_mean, marker="x", s=60, color=bars[0].get_color(),
                        label=f"{method} (thesis)")
-    ax.set_xscale("log")
-    ax.set_xlabel("images per class")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    return fig
+    return _accuracy_axes(fig, ax, "images per class", title)
 
 
 def plot_accuracy_bars(summary: pd.DataFrame, title: str = ""):
@@ -274,11 +279,4 @@ def plot_time_curve(curve: pd.DataFrame, title: str = ""):
         if method == "dsa":
             ax.axhline(g["mean"].iloc[-1], linestyle="--", color=line[0].get_color(), alpha=0.6,
                        label="DSA's final accuracy")
-    ax.set_xscale("log")
-    ax.set_xlabel("condensation wall time (min, this machine)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    return fig
+    return _accuracy_axes(fig, ax, "condensation wall time (min, this machine)", title)
