@@ -61,12 +61,18 @@ def test_table_5_3_condenses_dsa_with_convnet_bn_and_dm_with_the_four_bn_network
     assert all(listing.contains(cells, c) for c in listing.thesis_cells("5.3"))
 
 
-def test_table_5_3s_dm_condenses_with_the_average_pooling_resnet_and_dsa_with_chapter_4s_k(smoke_runner):
-    real = smoke_runner.data("mnist")
-    dm, dsa = (next(c for c in chapter5.planned_5_3(smoke_runner.profile) if c.method == m and c.condense_arch == a)
+def test_table_5_3s_dm_condenses_with_the_average_pooling_resnet_and_dsa_with_chapter_4s_k(tiny_root, tmp_path):
+    from dataclasses import replace
+
+    cpu = Runner(get_profile("cpu"), tmp_path, data_root=tiny_root, device="cpu")
+    real = cpu.data("mnist")
+    dm, dsa = (next(c for c in chapter5.planned_5_3(cpu.profile) if c.method == m and c.condense_arch == a)
                for m, a in (("dm", "resnet18_bn"), ("dsa", "convnet_bn")))
-    assert smoke_runner.method_config(dm, real).arch == "resnet18_ap_bn"
-    assert f";K_gm={smoke_runner.profile.gm_iterations};" in smoke_runner.cell_budget(dsa, real)
+    assert cpu.method_config(replace(dm, dataset="mnist"), real).arch == "resnet18_ap_bn"
+    # at 10 ipc chapter 4 gives its DSA sets more outer iterations than DC's
+    dsa_10 = replace(dsa, dataset="mnist", ipc=10)
+    assert cpu.profile.chapter4.dsa_iterations_multi != cpu.profile.gm_iterations_multi
+    assert f";K_gm={cpu.profile.chapter4.dsa_iterations_multi};" in cpu.cell_budget(dsa_10, real)
 
 
 def test_figure_5_4_records_each_snapshots_accuracy_and_seconds_and_a_rerun_times_nothing_again(smoke_runner,
@@ -83,6 +89,10 @@ def test_figure_5_4_records_each_snapshots_accuracy_and_seconds_and_a_rerun_time
     monkeypatch.setattr(chapter5, "timed_snapshots", no_timing)
     assert chapter5.figure_5_4(smoke_runner).equals(curve)
     assert "DSA's finished set" in chapter5.write_figure_5_4(smoke_runner, curve)
+    from dc_lib.runs.jobs import Aggregator
+
+    aggregator = Aggregator(smoke_runner.profile, smoke_runner.out_dir, data_root=smoke_runner.data_root, device="cpu")
+    assert chapter5.figure_5_4(aggregator).equals(curve)
 
 
 def test_an_aggregating_runner_draws_figure_5_4_from_the_rows_it_finds_and_times_nothing(tiny_root, tmp_path,
@@ -95,6 +105,7 @@ def test_an_aggregating_runner_draws_figure_5_4_from_the_rows_it_finds_and_times
     monkeypatch.setattr(chapter5, "timed_snapshots", no_timing)
     aggregator = Aggregator(get_profile("smoke"), tmp_path / "out", data_root=tiny_root, device="cpu")
     assert chapter5.figure_5_4(aggregator).empty
+    assert "no curve" in chapter5.figure_5_4_verdict(chapter5.figure_5_4(aggregator), "CPU")
 
 
 def test_table_5_4_runs_dm_with_fresh_networks_each_accuracy_group_and_all_of_them():

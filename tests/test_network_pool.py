@@ -20,12 +20,15 @@ def test_an_unknown_group_is_refused():
         in_group(50.0, "55-65")
 
 
-def test_the_pool_keeps_each_network_before_its_first_step_and_every_keep_every_steps(tiny_real, tmp_path):
-    pool = train_pool(tiny_real, nets=2, epochs=1, keep_every=1, val_size=20, progress=False, cache=tmp_path / "p.pt")
-    steps = -(-(len(tiny_real.y_train) - 20) // 256)
-    assert len(pool.states) == len(pool.val_acc) == 2 * (1 + steps)
+def test_the_pool_keeps_each_network_before_its_first_step_on_a_doubling_schedule_then_every_keep_every(
+        tiny_real, tmp_path):
+    pool = train_pool(tiny_real, nets=2, epochs=12, keep_every=5, val_size=20, train_size=40, progress=False,
+                      cache=tmp_path / "p.pt")
+    # one step per epoch (40 images): states before step 1 and after steps 1, 2, 4 (doubling below 5), 5, 10
+    assert len(pool.states) == len(pool.val_acc) == 2 * 6
     assert all(0 <= a <= 100 for a in pool.val_acc)
-    again = train_pool(tiny_real, nets=2, epochs=1, keep_every=1, val_size=20, progress=False, cache=tmp_path / "p.pt")
+    again = train_pool(tiny_real, nets=2, epochs=12, keep_every=5, val_size=20, train_size=40, progress=False,
+                       cache=tmp_path / "p.pt")
     assert again.val_acc == pool.val_acc
 
 

@@ -56,3 +56,18 @@ def test_the_curve_has_one_point_per_method_and_iteration_with_its_networks_and_
     curve = time_curve_rows(rows)
     assert curve.iteration.tolist() == [1, 5] and curve.seconds.tolist() == [0.3, 1.5]
     assert curve["mean"].tolist() == [40.0, 61.0] and curve.n.tolist() == [1, 2] and curve["std"].iloc[1] == 1.0
+
+
+def _curve(dsa_points, dm_points):
+    return pd.DataFrame([{"method": m, "iteration": i, "seconds": t, "mean": a, "std": 0.0, "n": 1}
+                         for m, points in (("dsa", dsa_points), ("dm", dm_points)) for i, (t, a) in enumerate(points, 1)])
+
+
+@pytest.mark.parametrize("dm_points, verdict", [([(1.0, 80.0)], "holds at this budget"),
+                                                ([(50.0, 80.0)], "holds in direction"),
+                                                ([(50.0, 60.0)], "does not hold here")])
+def test_the_figure_5_4_verdict_compares_dms_time_to_reach_dsas_final_accuracy_with_the_thesis(dm_points, verdict):
+    from dc_lib.thesis.chapter5 import figure_5_4_verdict
+
+    text = figure_5_4_verdict(_curve([(100.0, 70.0), (1000.0, 75.0)], dm_points), "CPU")
+    assert verdict in text

@@ -25,6 +25,7 @@ with batch norm it is exactly what the thesis does for DM-BN (Table 5.2):
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import time
 from dataclasses import dataclass, replace
 
@@ -116,7 +117,8 @@ class DMConfig:
                 "arch": self.arch if self.embedding == "network" else "none", "lr": lr, "momentum": self.momentum,
                 "batch_real": self.batch_real, "init": self.init, "strategy": strategy,
                 "embedding": self.embedding, "seed": seed,
-                **({"networks": str(self.networks)} if self.networks is not None else {})}
+                # By file name: the file's name says which pool and group (its folder may be spelled otherwise).
+                **({"networks": Path(self.networks).name} if self.networks is not None else {})}
 
 
 def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed: int = 0,

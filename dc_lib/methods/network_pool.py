@@ -82,8 +82,9 @@ def train_pool(real: RealData, *, nets: int, epochs: int, keep_every: int, val_s
                train_size: int | None = None, arch: str = "convnet", seed: int = 0,
                cache: str | os.PathLike | None = None, progress: bool = True) -> NetworkPool:
     """Train ``nets`` networks on the training set less a seeded validation split of ``val_size`` images, and
-    keep each network's state before its first step and every ``keep_every`` SGD steps, with its validation
-    accuracy (%). The recipe is the coreset network's (SGD lr 0.01, momentum 0.9, weight decay 5e-4, batches
+    keep each network's state before its first step, after steps 1, 2, 4, 8, ... below ``keep_every`` (a
+    network passes the low accuracy groups within its first hundred steps) and every ``keep_every`` steps,
+    with its validation accuracy (%). The recipe is the coreset network's (SGD lr 0.01, momentum 0.9, weight decay 5e-4, batches
     of 256, no augmentation); the thesis does not give its own. ``train_size``: train on at most that many
     of the remaining images (None = all). Cached at ``cache`` (a ``.pt`` file)."""
     for name, value in (("nets", nets), ("epochs", epochs), ("keep_every", keep_every), ("val_size", val_size)):
@@ -126,7 +127,7 @@ def train_pool(real: RealData, *, nets: int, epochs: int, keep_every: int, val_s
                 loss.backward()
                 optimizer.step()
                 step += 1
-                if step % keep_every == 0:
+                if step % keep_every == 0 or (step < keep_every and step & (step - 1) == 0):
                     keep(net)
             bar.update(1)
     bar.close()

@@ -10,6 +10,7 @@ was cut off resumes from its checkpoint.
 from __future__ import annotations
 
 import copy
+import fcntl
 import os
 import warnings
 from pathlib import Path
@@ -80,6 +81,7 @@ class Runner:
         # Cells whose data was missing, per table: every table lists them as "data not available",
         # also tables whose notebook cell passes no not-run list of its own (tables.write_table).
         self.unavailable: dict[str, list[Cell]] = {}
+        self._groups: dict[tuple, tuple[Path, int]] = {}  # Table 5.4's group files, once per runner
 
     # -- data -------------------------------------------------------------------------------
     def data(self, dataset: str) -> RealData | None:
@@ -144,8 +146,9 @@ class Runner:
                                   RuntimeWarning, stacklevel=2)
                     continue
                 expected_batch = getattr(config, "batch_real", None)
+                networks = getattr(config, "networks", None)  # by file name: the folder may be spelled otherwise
                 same_budget = (syn.config.get("batch_real", expected_batch) == expected_batch
-                               and syn.config.get("networks") == getattr(config, "networks", None))
+                               and syn.config.get("networks") == (Path(networks).name if networks else None))
                 if syn.seed == seed and syn.iteration == iterations and same_budget:
                     return syn
         return None
@@ -183,7 +186,7 @@ class Runner:
             group = self.network_group(cell, real)
             return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real,
                             arch=DM_CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
-                            networks=None if group is None else str(group))
+                            networks=None if group is None else str(group[0]))
         if cell.method == "mmd":
             return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, embedding="pixels")
         if cell.method == "dd":
@@ -199,29 +202,52 @@ class Runner:
                             arch_overrides=setting.condense_net)
         return None
 
-    def network_group(self, cell: Cell, real: RealData) -> Path | None:
+    def network_group(self, cell: Cell, real: RealData) -> tuple[Path, int] | None:
         """The file of trained states a DM cell of Table 5.4 draws its networks from (its setting's
-        ``net_distribution``; None for DM's own fresh networks). The networks are trained once per dataset
-        and architecture as the chapter 5 plan's ``network_pool`` says, cached under ``pools/``; a group no
-        state reaches gets an empty file (:meth:`run` lists the cell as such)."""
+        ``net_distribution``), and how many states it holds; None for DM's own fresh networks.
+
+        The networks are trained once per dataset and architecture as the chapter 5 plan's ``network_pool``
+        says, cached under ``pools/`` behind a file lock (the jobs of one results folder share one pool);
+        a runner that only aggregates never trains them. A group no state reaches gets an empty file
+        (:meth:`unrunnable` says so). The file is named by the pool's record, so a set drawn from another
+        pool is never taken for this one's, and written once per runner from the pool as it is on disk.
+        """
         group = parse_setting(cell.setting).net_distribution
         if group == RANDOM:
             return None
+        key = (cell.dataset, cell.condense_arch, group)
+        if key in self._groups:
+            return self._groups[key]
         plan = self.profile.chapter5.network_pool
         if plan is None:
             raise ValueError(f"{cell}: the profile {self.profile.name!r} has no network_pool to draw from")
         folder = self.out_dir / "pools"
-        pool = train_pool(real, nets=plan.nets, epochs=plan.epochs, keep_every=plan.keep_every, val_size=plan.val_size,
-                          train_size=plan.train_size, arch=cell.condense_arch, progress=self.profile.progress,
-                          seed=derive_seed(self.seed, "network pool", cell.dataset, cell.condense_arch),
-                          cache=folder / f"{cell.dataset}_{cell.condense_arch}.pt")
-        # Named by the pool's record too, so that a set drawn from another pool never passes for this one's.
-        trained = derive_seed(0, *sorted(pool.record.items()))
-        path = folder / f"{cell.dataset}_{cell.condense_arch}_{parse_setting(cell.setting).condense_tag}_{trained}.pt"
-        states = group_states(pool, group)
-        # Rewritten from the pool every time: a retrained pool must never leave an old group behind.
-        atomic_write(path, lambda tmp: torch.save(states, tmp))
-        return path
+        cache = folder / f"{cell.dataset}_{cell.condense_arch}.pt"
+        if not self.computes and not cache.is_file():
+            raise FileNotFoundError(f"{cache}: the networks Table 5.4 draws from were not trained by the jobs; rerun "
+                                    "them, or run the notebook with AGGREGATE_ONLY = False")
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{cache.name}.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one worker trains, the others then read its cache
+            pool = train_pool(real, nets=plan.nets, epochs=plan.epochs, keep_every=plan.keep_every,
+                              val_size=plan.val_size, train_size=plan.train_size, arch=cell.condense_arch,
+                              progress=self.profile.progress, cache=cache,
+                              seed=derive_seed(self.seed, "network pool", cell.dataset, cell.condense_arch))
+            trained = derive_seed(0, *sorted(pool.record.items()))
+            path = folder / f"{cell.dataset}_{cell.condense_arch}_{parse_setting(cell.setting).condense_tag}_{trained}.pt"
+            states = group_states(pool, group)
+            atomic_write(path, lambda tmp: torch.save(states, tmp))
+        self._groups[key] = (path, len(states))
+        return self._groups[key]
+
+    def unrunnable(self, cell: Cell, real: RealData) -> str | None:
+        """Why a cell cannot run at this budget whatever is rerun, or None: a Table 5.4 group that no state of
+        the trained networks reaches."""
+        group = self.network_group(cell, real) if cell.method == "dm" else None
+        if group is not None and group[1] == 0:
+            return (f"no state of the trained networks has a validation accuracy in "
+                    f"{parse_setting(cell.setting).net_distribution} % at this budget")
+        return None
 
     def generator(self, cell: Cell, real: RealData, set_idx: int = 0):
         """The small generator behind set ``set_idx`` of a Table B.T1 cell: one per dataset, method and set
@@ -353,7 +379,8 @@ class Runner:
         if cell.chapter == 5 and setting.eval_aug is None:
             # Chapter 5's DSA sets (Table 5.3, Figure 5.4) are condensed with chapter 4's K and real batch;
             # Table 5.4's DM sets depend on how the networks they draw from were trained.
-            pool = f";{p.chapter5.network_pool.budget()}" if setting.net_distribution != RANDOM else ""
+            pool = (f";{p.chapter5.network_pool.budget()}" if setting.net_distribution != RANDOM
+                    and p.chapter5.network_pool is not None else "")
             return p.budget() + (gm if cell.method in ("dc", "dsa") else "") + pool + draws
         extra = f";eval_aug={strategy or 'none'};eval_epochs={epochs}"
         if cell.method in ("dc", "dsa", "dc_aug"):
@@ -380,6 +407,7 @@ class Runner:
         data (Table A.T8 draws its random sets with other budgets); a planning runner plans with it."""
         other = copy.copy(self)
         other.profile = profile
+        other._groups = {}  # another profile may train its networks otherwise
         return other
 
     def num_sets(self, cell: Cell) -> int:
@@ -424,15 +452,15 @@ class Runner:
             return "data not available"
         p = self.profile
         budget = self.cell_budget(cell, real)
-        group = parse_setting(cell.setting).net_distribution
-        if cell.method == "dm" and group != RANDOM and not torch.load(self.network_group(cell, real), weights_only=True):
-            return f"no state of the trained networks has a validation accuracy in {group} % at this budget"
         for set_idx in (range(self.num_sets(cell)) if sets is None else sets):
             # Rows of another budget are an experiment this profile no longer runs: redo and replace them.
             if self.store.has(cell, set_idx, p.name, budget):
                 continue
             if self._copy_shared_rows(cell, set_idx, budget):
                 continue
+            why = self.unrunnable(cell, real)
+            if why:
+                return why
             seed = self.set_seed(cell, set_idx)
             eval_seed = derive_seed(seed, "eval", cell.eval_arch)
             if cell.method == "whole":

@@ -323,7 +323,7 @@ class Aggregator(Runner):
         for set_idx in (range(self.num_sets(cell)) if sets is None else sets):
             if not (self.store.has(cell, set_idx, self.profile.name, budget)
                     or self._copy_shared_rows(cell, set_idx, budget)):
-                return NOT_COMPUTED
+                return self.unrunnable(cell, real) or NOT_COMPUTED
         return "done"
 
     def synset(self, cell: Cell, set_idx: int = 0) -> SyntheticSet:
