@@ -9,6 +9,7 @@ from dc_lib.core.seeding import seed_everything
 from dc_lib.core.speed import Speed
 import dc_lib.methods.distribution_matching as dm
 from dc_lib.methods.distribution_matching import DMConfig, class_mean_embeddings, condense_dm, condense_mmd_pixels
+from dc_lib.methods.watch import Watch
 
 SMALL = DMConfig(batch_real=6)
 
@@ -131,3 +132,19 @@ def test_chunked_real_side_gives_the_same_synthetic_images(tiny_real):
     # 6 images: chunks 4 + 2
     chunked = condense_dm(tiny_real, 1, small(iterations=1), seed=2, progress=False, speed=Speed(real_chunk=4))
     torch.testing.assert_close(chunked.images, whole.images, atol=1e-5, rtol=1e-4)
+
+
+def test_on_iteration_sees_the_start_and_every_iteration(tiny_real):
+    seen = []
+    condense_dm(tiny_real, 1, small(iterations=3), progress=False,
+                watch=Watch(on_iteration=lambda k, images: seen.append((k, tuple(images.shape)))))
+    assert seen == [(k, (10, 1, 28, 28)) for k in range(4)]
+
+
+def test_a_watched_run_gives_the_same_images_as_an_unwatched_one(tiny_real):
+    frames = {}
+    watched = condense_dm(tiny_real, 1, small(iterations=3), seed=2, progress=False,
+                          watch=Watch(on_iteration=lambda k, images: frames.setdefault(k, images.clone())))
+    plain = condense_dm(tiny_real, 1, small(iterations=3), seed=2, progress=False)
+    assert torch.equal(watched.images, plain.images)
+    assert torch.equal(frames[3], plain.images)

@@ -3,8 +3,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from dc_lib.methods.gradient_matching import (GMConfig, Watch, condense_gm, freeze_batchnorm_on_real, gradient_distance,
+from dc_lib.methods.gradient_matching import (GMConfig, condense_gm, freeze_batchnorm_on_real, gradient_distance,
                                               layer_distance, loop_schedule)
+from dc_lib.methods.watch import Watch
 from dc_lib.core.models import get_network
 from dc_lib.core.seeding import make_generator, seed_everything
 from dc_lib.core.speed import Speed

@@ -8,7 +8,8 @@ import torch
 
 from dc_lib.core.seeding import make_generator
 from dc_lib.core.synset import SyntheticSet
-from dc_lib.methods.gradient_matching import GMConfig, Watch, condense_gm, gradient_magnitudes
+from dc_lib.methods.gradient_matching import GMConfig, condense_gm, gradient_magnitudes
+from dc_lib.methods.watch import Watch
 from dc_lib.methods.gradient_probe import MagnitudeCapture, last_round, replay_outer_iteration
 
 # K = 1; T = 2 matches per outer iteration, varsigma_theta = 2 epochs on S between them.

@@ -103,8 +103,10 @@ def test_a_planner_refuses_to_load_data(tmp_path):
 
 def test_cells_that_share_a_set_are_one_job():
     jobs = {t.cell: s.id for s in plan(chapter5) for t in s.tasks}
-    same_set = [c for c in jobs if c.method == "dm" and c.ipc == 1 and c.condense_arch == "convnet"]
-    assert {c.table for c in same_set} == {"5.1", "5.2", "F5.5", "B.T1"}  # B.T1's DM row is Table 5.1's set
+    same_set = [c for c in jobs if c.method == "dm" and c.ipc == 1 and c.condense_arch == "convnet"
+                and c.setting in ("", "norm=instancenorm", "net_distribution=random")]
+    # B.T1's DM row and Table 5.4's fresh-network column are Table 5.1's set
+    assert {c.table for c in same_set} == {"5.1", "5.2", "5.4", "F5.5", "B.T1"}
     assert len({jobs[c] for c in same_set}) == 1
     assert jobs[DM] != jobs[RANDOM]
 
@@ -266,7 +268,10 @@ def test_two_backends_writing_into_one_results_dir_at_once_keep_every_row(tmp_pa
         df = rows(tmp_path)
     expected = Planner(SMOKE, tmp_path, device="cpu")
     chapter5.all_cells(expected)
-    assert len(df) == len(df.drop_duplicates([*KEY, "net_idx"])) == len(expected.tasks)  # 1 set x 1 net each
+    # 1 set x 1 net each, but for Table 5.4's groups that the smoke pool's few states do not reach
+    empty = [t for t in expected.tasks if t.cell.table == "5.4" and t.cell.setting not in set(df.setting)]
+    assert len(empty) < len([t for t in expected.tasks if t.cell.table == "5.4"])
+    assert len(df) == len(df.drop_duplicates([*KEY, "net_idx"])) == len(expected.tasks) - len(empty)
 
 
 # -- aggregating ----------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def test_the_thesis_spelling_of_dcs_own_distance_is_the_default_experiment():
 
 
 @pytest.mark.parametrize("bad", ["act_c=tanh", "pool_t=sum", "depth_c=0", "colour=red", "aug=blur", "act_c",
-                                 "eval_aug=crop"])
+                                 "eval_aug=crop", "iteration=-1", "iteration=ten"])
 def test_bad_settings_are_rejected_with_the_valid_choices(bad):
     with pytest.raises(ValueError):
         parse_setting(bad)
@@ -66,3 +66,9 @@ def test_dsa_with_one_op_is_the_same_experiment_in_tables_4_4_and_4_5():
     ours = parse_setting("scheme=ours;condense_real=A_w;condense_syn=A_w;test_syn=A;aug=crop")
     assert ours.canonical == parse_setting("aug=crop").canonical
     assert ours.condense_tag == parse_setting("scheme=e;aug=crop").condense_tag  # E condenses as DSA does
+
+
+def test_a_snapshot_iteration_is_its_own_experiment_and_does_not_name_a_new_set():
+    snapshot = parse_setting("iteration=0200")
+    assert snapshot.canonical == "iteration=200" != parse_setting("").canonical
+    assert snapshot.condense_tag == ""

@@ -19,6 +19,29 @@ from .speed import Speed
 
 
 @dataclass(frozen=True)
+class NetworkPoolPlan:
+    """The trained networks Table 5.4's DM draws from (:func:`dc_lib.methods.network_pool.train_pool`).
+
+    Attributes:
+        nets: networks trained from different seeds (thesis: 1,000).
+        epochs: epochs each is trained (the thesis does not say).
+        keep_every: SGD steps between kept states (each also kept before its first step).
+        val_size: validation images carved from the training set; states are grouped by their accuracy on them.
+        train_size: train on at most this many of the remaining training images (None = all; smoke only).
+    """
+
+    nets: int
+    epochs: int
+    keep_every: int
+    val_size: int
+    train_size: int | None = None
+
+    def budget(self) -> str:
+        return (f"pool_nets={self.nets};pool_epochs={self.epochs};pool_keep_every={self.keep_every};"
+                f"pool_val={self.val_size}" + (f";pool_train={self.train_size}" if self.train_size else ""))
+
+
+@dataclass(frozen=True)
 class Chapter5Plan:
     """Which chapter 5 experiments a profile runs.
 
@@ -37,6 +60,15 @@ class Chapter5Plan:
         table_b_t1: Table B.T1's (datasets, ipcs): random, the three small generators, pixel MMD and DM
             (thesis: CIFAR10 at 1, 10, 50).
         generator_steps: training steps of each Table B.T1 generator (GMMN, VAE, GAN).
+        table_5_3: Table 5.3's (dataset, ipc): DSA condensed with ConvNet-BN and DM condensed with
+            ConvNet-BN, AlexNet-BN, VGG11-BN and ResNet18-BN, each set evaluated on the four BN
+            networks (thesis: CIFAR10, 50 ipc); None = not run.
+        figure_5_4: Figure 5.4's (dataset, ipc, snapshots): one timed DSA run and one timed DM run,
+            each set evaluated at ``snapshots`` points of its run, against the wall time spent to
+            reach them on the machine that ran it (thesis: CIFAR10, 50 ipc, one GTX 1080); None = not run.
+        table_5_4: Table 5.4's (dataset, ipcs): DM drawing its embedding network from fresh ones (DM's own),
+            from each validation-accuracy group of trained ConvNets' states, and from all of them (thesis:
+            CIFAR10 at 1, 10, 50); None = not run. ``network_pool``: how those ConvNets are trained.
     """
 
     table_5_1: tuple[tuple[str, ...], tuple[int, ...]]
@@ -49,6 +81,10 @@ class Chapter5Plan:
     figure_5_3: tuple[str, int, int, int] | None = None
     table_b_t1: tuple[tuple[str, ...], tuple[int, ...]] = ((), ())
     generator_steps: int = 0
+    table_5_3: tuple[str, int] | None = None
+    figure_5_4: tuple[str, int, int] | None = None
+    table_5_4: tuple[str, tuple[int, ...]] | None = None
+    network_pool: NetworkPoolPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -242,7 +278,10 @@ PROFILES: dict[str, Profile] = {
         chapter5=Chapter5Plan(table_5_1=(("mnist",), (1,)), whole=False,
                               table_5_2=(("mnist", 1),), figure_5_5=("mnist", (1, 2)),
                               figure_5_2=(("mnist", 1),), mmd=True, figure_5_3=("mnist", 1, 3, 20),
-                              table_b_t1=(("mnist",), (1,)), generator_steps=2),
+                              table_b_t1=(("mnist",), (1,)), generator_steps=2, table_5_3=("mnist", 1),
+                              figure_5_4=("mnist", 1, 3), table_5_4=("mnist", (1,)),
+                              network_pool=NetworkPoolPlan(nets=1, epochs=2, keep_every=1, val_size=20,
+                                                           train_size=100)),
         eval_epochs_plain=4, gm_iterations=1, gm_batch_real=8, feature_epochs=2, coreset_pool=40,
         chapter3=GradientMatchingPlan(("mnist",), (1,), curve_ipcs=(), dc_init="noise",
                                       cross_arch=(("convnet",), ("mlp", "convnet")), ablations=("A.T2",),
@@ -268,7 +307,18 @@ PROFILES: dict[str, Profile] = {
                               # (3 generators x 1500 steps ~1 min each; 3 x 2 sets x 3 networks of 300
                               # epochs; pixel MMD on 2 cells; random and DM are Table 5.1's rows).
                               figure_5_3=("fashionmnist", 10, 3, 300), table_b_t1=(("cifar10",), (1, 10)),
-                              generator_steps=1500),
+                              generator_steps=1500,
+                              # Not yet run at this scale (unmeasured estimates): Table 5.3 at CIFAR10 (lossy) 1 ipc,
+                              # the thesis's 50 ipc being far beyond 2 cores: DSA K = 200 with ConvNet-BN ~10 min,
+                              # DM K = 400 with the four BN networks (ResNet-18 dominates) ~40 min, 20 cells of 3
+                              # networks ~30 min. Figure 5.4 at CIFAR10 1 ipc: DSA K = 200 (~10 min) against DM
+                              # K = 400 (~5 min), 6 snapshots of each evaluated by 3 networks (~10 min).
+                              table_5_3=("cifar10", 1), figure_5_4=("cifar10", 1, 6),
+                              # Table 5.4 (unmeasured estimate ~1 h): 2 ConvNets x 3 epochs on the lossy CIFAR10,
+                              # a state every 40 steps (~28 states, ~12 min), then DM at 1 ipc from each of the 9
+                              # distributions (~5 min each); a group no state reaches is listed as such.
+                              table_5_4=("cifar10", (1,)),
+                              network_pool=NetworkPoolPlan(nets=2, epochs=3, keep_every=40, val_size=5000)),
         # Chapters 3/4: one DC outer iteration costs (MNIST, batch_real 64, real init) 4.1 s at 1 ipc and
         # 159 s at 10 ipc (9 x 50 network steps on the set dominate); DSA 2.6 s and 169 s. K = 200 / 6
         # then cost ~14 / 16 min per set. 200 evaluation epochs and a 2000-image pool per class for the
@@ -308,7 +358,11 @@ PROFILES: dict[str, Profile] = {
             table_5_2=(("cifar10", 50), ("cifar100", 50), ("tinyimagenet", 50)),
             figure_5_5=("cifar10", (100, 200, 500, 1000, 1250)),
             figure_5_2=(("mnist", 10), ("cifar10", 10)), mmd=True, imagenet=(1, 10, 50),
-            figure_5_3=("cifar10", 50, 3, 500), table_b_t1=(("cifar10",), (1, 10, 50)), generator_steps=20000),
+            figure_5_3=("cifar10", 50, 3, 500), table_b_t1=(("cifar10",), (1, 10, 50)), generator_steps=20000,
+            table_5_3=("cifar10", 50), figure_5_4=("cifar10", 50, 8), table_5_4=("cifar10", (1, 10, 50)),
+            # The thesis trains 1,000 ConvNets and keeps their intermediate states; 100 networks x 20 epochs
+            # with a state every 250 steps (~1,400 states, ~1.8 GB) keep the pool in memory.
+            network_pool=NetworkPoolPlan(nets=100, epochs=20, keep_every=250, val_size=5000)),
         eval_epochs_plain=300, gm_iterations=1000, gm_batch_real=256, feature_epochs=10, coreset_pool=None,
         chapter3=GradientMatchingPlan(("mnist", "fashionmnist", "svhn", "cifar10"), (1, 10, 50),
                                       curve_ipcs=(20, 30, 40), dc_init="noise", cross_arch=(ARCHS, ARCHS),
@@ -342,8 +396,9 @@ def get_profile(name: str, **overrides) -> Profile:
 
 
 def gm_iterations(profile: Profile, ipc: int, method: str = "dc", chapter: int | None = None) -> int:
-    """K for DC/DSA at ``ipc`` images per class (``method``'s sets made by ``chapter``'s runs)."""
-    plan = {3: profile.chapter3, 4: profile.chapter4}.get(chapter)
+    """K for DC/DSA at ``ipc`` images per class (``method``'s sets made by ``chapter``'s runs; chapter 5's
+    DSA sets, Table 5.3 and Figure 5.4, are made as chapter 4 makes its own)."""
+    plan = {3: profile.chapter3, 4: profile.chapter4, 5: profile.chapter4}.get(chapter)
     if ipc > 1 and method == "dsa" and plan is not None and plan.dsa_iterations_multi is not None:
         return plan.dsa_iterations_multi
     if ipc > 1 and profile.gm_iterations_multi is not None:

@@ -25,6 +25,7 @@ with batch norm it is exactly what the thesis does for DM-BN (Table 5.2):
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import time
 from dataclasses import dataclass, replace
 
@@ -40,6 +41,7 @@ from ..core.seeding import make_generator, seed_everything
 from ..core.speed import Speed
 from ..core.synset import SyntheticSet
 from ..engines.compiled import maybe_compile
+from .watch import Watch
 
 
 # Real images per embedding forward on CPU (2 cores, 256 real/class, 10 ipc: one DM iteration
@@ -89,6 +91,9 @@ class DMConfig:
         arch: the embedding network psi_theta (``convnet``; ``convnet_bn`` for DM-BN, Table 5.2).
         embedding: ``network`` (DM), or ``pixels`` for the pixel-space linear-kernel MMD baseline
             of Appendix B.2 (no network, no augmentation).
+        networks: None (the thesis's DM: a freshly initialised psi_theta every iteration), or the path of a
+            file of trained states of ``arch`` (a list of state dicts, :mod:`dc_lib.methods.network_pool`)
+            from which every iteration draws psi_theta instead (Table 5.4).
     """
 
     iterations: int = 20000
@@ -99,6 +104,7 @@ class DMConfig:
     strategy: str | None = "auto"
     arch: str = "convnet"
     embedding: str = "network"
+    networks: str | None = None
 
     def record(self, real: RealData, ipc: int, seed: int) -> dict:
         """What a saved set and its checkpoint record of this run: the config as it ran ("auto" and
@@ -110,12 +116,14 @@ class DMConfig:
         return {"algorithm": "dm", "dataset": real.info.name, "ipc": ipc, "iterations": self.iterations,
                 "arch": self.arch if self.embedding == "network" else "none", "lr": lr, "momentum": self.momentum,
                 "batch_real": self.batch_real, "init": self.init, "strategy": strategy,
-                "embedding": self.embedding, "seed": seed}
+                "embedding": self.embedding, "seed": seed,
+                # By file name: the file's name says which pool and group (its folder may be spelled otherwise).
+                **({"networks": Path(self.networks).name} if self.networks is not None else {})}
 
 
 def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed: int = 0,
                 checkpoint: Checkpointing | str | os.PathLike | None = None, progress: bool = True,
-                speed: Speed = Speed()) -> SyntheticSet:
+                speed: Speed = Speed(), watch: Watch = Watch()) -> SyntheticSet:
     """Learn a synthetic set by distribution matching (Algorithm 3).
 
     Args:
@@ -130,6 +138,9 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
             real batch in chunks (without BatchNorm the class means are the same up to float
             rounding; with BatchNorm it is ignored: one forward over all classes); ``compile`` runs
             the embedding network through ``torch.compile``.
+        watch: observers (:class:`~dc_lib.methods.watch.Watch`): ``watch.on_iteration(k, images)``
+            with a detached view of S ``(N, C, H, W)``, first at the starting k, then after every
+            iteration k (e.g. snapshots against wall time, Figure 5.4); it must not change S.
 
     Returns:
         The SyntheticSet, images ``(num_classes * ipc, C, H, W)`` in normalised space; its
@@ -162,11 +173,14 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
 
     labels = torch.arange(info.num_classes).repeat_interleave(ipc).to(device)
     syn_counts = [ipc] * info.num_classes
+    states = _load_states(config.networks)
     t0 = time.perf_counter()
+    if watch.on_iteration is not None:
+        watch.on_iteration(start, syn.detach())
     bar = tqdm(range(start, iterations), desc=f"DM {info.name} ipc={ipc}", disable=not progress,
                initial=start, total=iterations)
     for it in bar:
-        embed, batch_norm = _draw_embedding(arch, info, embedding, gen, device)
+        embed, batch_norm = _draw_embedding(arch, info, embedding, gen, device, states)
         if embedding == "network":
             embed = maybe_compile(embed, compile, device)
         real_batches, syn_batches = [], []
@@ -195,6 +209,8 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
             bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
         if saving:
             save_checkpoint(ckpt, record, syn, optimizer, gen, it + 1)
+        if watch.on_iteration is not None:
+            watch.on_iteration(it + 1, syn.detach())
     bar.close()
 
     result = SyntheticSet(syn.detach().clone(), labels, info.name,
@@ -226,13 +242,26 @@ def _real_class_means(embed, batches: list[torch.Tensor], batch_norm: bool,
                         for b in batches])
 
 
-def _draw_embedding(arch: str, info, embedding: str, gen: torch.Generator, device):
-    """A freshly initialised, frozen embedding function (or pixel flattening), and whether it has BN."""
+def _load_states(path) -> list[dict] | None:
+    """The trained states DM draws psi_theta from (``DMConfig.networks``), or None for fresh networks."""
+    if path is None:
+        return None
+    states = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(states, list) or not states:
+        raise ValueError(f"{path} holds no network states (a non-empty list of state dicts is expected)")
+    return states
+
+
+def _draw_embedding(arch: str, info, embedding: str, gen: torch.Generator, device, states=None):
+    """A frozen embedding function (or pixel flattening), and whether it has BN: a freshly initialised
+    network, or with ``states`` one of them drawn with the run's generator."""
     if embedding == "pixels":
         return (lambda x: x.flatten(1)), False
     # The net is seeded from the run's generator, so each iteration's psi is reproducible.
     seed_everything(int(torch.randint(2**31 - 1, (1,), generator=gen)))
     net = get_network(arch, info.channel, info.num_classes, info.im_size).to(device)
+    if states is not None:
+        net.load_state_dict(states[int(torch.randint(len(states), (1,), generator=gen))])
     net.train()  # BN variants use the statistics of the current batch, as in the thesis
     for p in net.parameters():
         p.requires_grad_(False)

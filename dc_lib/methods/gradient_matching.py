@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -37,6 +36,7 @@ from ..engines.compiled import maybe_compile
 from ..engines.evaluation import train_epoch
 from ..engines.side_by_side import MICRO_BATCH as CPU_MICRO_BATCH
 from .distribution_matching import CPU_REAL_CHUNK, init_synthetic
+from .watch import Watch
 
 METRICS = ("ours", "mse", "cos")
 SIDES = ("siamese", "independent", "real", "syn")
@@ -231,19 +231,6 @@ class GMConfig:
                 "batch_real": self.batch_real, "batch_train": self.batch_train, "init": self.init,
                 "strategy": self.dsa_strategy, "metric": self.metric, "loops": [outer, inner], "seed": seed,
                 "arch_overrides": dict(self.arch_overrides or {}), "sides": self.sides}
-
-
-@dataclass(frozen=True)
-class Watch:
-    """Observers of a gradient-matching run (speed and numbers untouched: they must not change the run).
-
-    Attributes:
-        on_iteration: ``on_iteration(k, images)``, at the start and after every outer iteration k.
-        on_match: ``on_match(k, t, net, images)``, just before the t-th match of outer iteration k.
-    """
-
-    on_iteration: Callable | None = None
-    on_match: Callable | None = None
 
 
 def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed: int = 0,

@@ -26,7 +26,8 @@ from ..core.data import RealData
 from ..core.seeding import make_generator
 from ..core.speed import Speed
 from ..core.synset import SyntheticSet
-from .gradient_matching import GMConfig, Watch, condense_gm, gradient_magnitudes, loop_schedule
+from .gradient_matching import GMConfig, condense_gm, gradient_magnitudes, loop_schedule
+from .watch import Watch
 
 
 def last_round(config: GMConfig, ipc: int) -> tuple[int, int]:

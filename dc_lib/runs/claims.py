@@ -92,6 +92,15 @@ CLAIMS = (
           'experiments.csv, Table 5.2: "BN (stats from synthetic data of all classes) lifts DM to 65.2/48.0/28.2"',
           better={"method": "dm", "setting": "norm=batchnorm"}, than={"method": "dm", "setting": "norm=instancenorm"},
           ties=True),
+    Claim("5.3", "DM's set (condensed with ConvNet-BN) trains every BN network better than DSA's",
+          'experiments.csv, Table 5.3: "DM sets transfer better than DSA sets"',
+          better={"method": "dm", "condense_arch": "convnet_bn"}, than={"method": "dsa", "condense_arch": "convnet_bn"},
+          per=("dataset", "ipc", "eval_arch")),
+    Claim("5.3", "DM sets learned with the deeper networks (VGG11-BN, ResNet18-BN) train every BN network worse "
+                 "than DM's ConvNet-BN set",
+          'experiments.csv, Table 5.3: "sets learned on complex archs transfer worse"',
+          better={"method": "dm", "condense_arch": "convnet_bn"},
+          than={"method": "dm", "condense_arch": ("vgg11_bn", "resnet18_bn")}, per=("dataset", "ipc", "eval_arch")),
     Claim("B.T1", "DM beats the generators' samples, pixel MMD and random real images",
           'experiments.csv, Table B.T1: "GAN/VAE/GMMN samples are no better than random real images; pixel MMD '
           'helps a bit; DM far better"', better={"method": "dm"}, than={"method": ("random", "gmmn", "vae", "biggan", "mmd")}),

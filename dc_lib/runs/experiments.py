@@ -10,6 +10,7 @@ was cut off resumes from its checkpoint.
 from __future__ import annotations
 
 import copy
+import fcntl
 import os
 import warnings
 from pathlib import Path
@@ -23,6 +24,7 @@ from ..core.data import DATASETS, DatasetInfo, DatasetNotFoundError, RealData, c
 from ..core.seeding import derive_seed, make_generator, resolve_device
 from ..core.synset import SetFileError, SyntheticSet
 from ..core.checkpoint import Checkpointing
+from ..core.files import atomic_write
 from ..engines.choose import evaluate_set, evaluate_whole_dataset
 from ..engines.evaluation import EvalConfig
 from ..methods.dataset_distillation import DDConfig, condense_dd, evaluate_distilled
@@ -31,6 +33,7 @@ from ..methods.distribution_matching import DMConfig, condense_dm, condense_mmd_
 from ..methods.generators import METHODS as GENERATORS
 from ..methods.generators import GeneratorConfig, cached_generator, sample_set
 from ..methods.gradient_matching import GMConfig, condense_gm, gm_method
+from ..methods.network_pool import RANDOM, group_states, train_pool
 from .results import Cell, ResultStore, make_rows
 from .settings import parse_setting
 
@@ -48,6 +51,8 @@ DD_COMPARISON_AUG = "crop_flip"
 # frozen) and a ResNet whose strided convolutions become stride 1 + average pooling (A.1); the
 # evaluation networks use instance norm.
 CONDENSING_VARIANT = {"vgg11": "vgg11_bn", "resnet18": "resnet18_ap_bn"}
+# Table 5.3's DM with ResNet-18-BN condenses with the same stride-1 + average-pooling ResNet (B.1).
+DM_CONDENSING_VARIANT = {"resnet18_bn": "resnet18_ap_bn"}
 
 
 class Runner:
@@ -58,6 +63,10 @@ class Runner:
     ``reuse_from``: other chapters' output folders whose identical experiments are copied
     instead of rerun (chapter 4 reuses chapter 3's coresets and DC, as the thesis does).
     """
+
+    # False for a runner that only reads what jobs wrote (runs.jobs.Aggregator): a figure that runs its own
+    # experiment outside the table cells (Figure 5.4's timed runs) then draws only the rows it finds.
+    computes = True
 
     def __init__(self, profile: Profile, out_dir: str | os.PathLike, *, data_root=None,
                  device: str = "auto", seed: int = 0, reuse_from=()):
@@ -72,6 +81,7 @@ class Runner:
         # Cells whose data was missing, per table: every table lists them as "data not available",
         # also tables whose notebook cell passes no not-run list of its own (tables.write_table).
         self.unavailable: dict[str, list[Cell]] = {}
+        self._groups: dict[tuple, tuple[Path, int]] = {}  # Table 5.4's group files, once per runner
 
     # -- data -------------------------------------------------------------------------------
     def data(self, dataset: str) -> RealData | None:
@@ -136,7 +146,9 @@ class Runner:
                                   RuntimeWarning, stacklevel=2)
                     continue
                 expected_batch = getattr(config, "batch_real", None)
-                same_budget = syn.config.get("batch_real", expected_batch) == expected_batch
+                networks = getattr(config, "networks", None)  # by file name: the folder may be spelled otherwise
+                same_budget = (syn.config.get("batch_real", expected_batch) == expected_batch
+                               and syn.config.get("networks") == (Path(networks).name if networks else None))
                 if syn.seed == seed and syn.iteration == iterations and same_budget:
                     return syn
         return None
@@ -171,7 +183,10 @@ class Runner:
         None for the selection baselines."""
         p = self.profile
         if cell.method == "dm":
-            return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, arch=cell.condense_arch)
+            group = self.network_group(cell, real)
+            return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real,
+                            arch=DM_CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
+                            networks=None if group is None else str(group[0]))
         if cell.method == "mmd":
             return DMConfig(iterations=dm_iterations(p, cell.dataset), batch_real=p.batch_real, embedding="pixels")
         if cell.method == "dd":
@@ -185,6 +200,53 @@ class Runner:
                             dsa_strategy=strategy, metric=setting.metric, sides=sides,
                             arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
                             arch_overrides=setting.condense_net)
+        return None
+
+    def network_group(self, cell: Cell, real: RealData) -> tuple[Path, int] | None:
+        """The file of trained states a DM cell of Table 5.4 draws its networks from (its setting's
+        ``net_distribution``), and how many states it holds; None for DM's own fresh networks.
+
+        The networks are trained once per dataset and architecture as the chapter 5 plan's ``network_pool``
+        says, cached under ``pools/`` behind a file lock (the jobs of one results folder share one pool);
+        a runner that only aggregates never trains them. A group no state reaches gets an empty file
+        (:meth:`unrunnable` says so). The file is named by the pool's record, so a set drawn from another
+        pool is never taken for this one's, and written once per runner from the pool as it is on disk.
+        """
+        group = parse_setting(cell.setting).net_distribution
+        if group == RANDOM:
+            return None
+        key = (cell.dataset, cell.condense_arch, group)
+        if key in self._groups:
+            return self._groups[key]
+        plan = self.profile.chapter5.network_pool
+        if plan is None:
+            raise ValueError(f"{cell}: the profile {self.profile.name!r} has no network_pool to draw from")
+        folder = self.out_dir / "pools"
+        cache = folder / f"{cell.dataset}_{cell.condense_arch}.pt"
+        if not self.computes and not cache.is_file():
+            raise FileNotFoundError(f"{cache}: the networks Table 5.4 draws from were not trained by the jobs; rerun "
+                                    "them, or run the notebook with AGGREGATE_ONLY = False")
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{cache.name}.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one worker trains, the others then read its cache
+            pool = train_pool(real, nets=plan.nets, epochs=plan.epochs, keep_every=plan.keep_every,
+                              val_size=plan.val_size, train_size=plan.train_size, arch=cell.condense_arch,
+                              progress=self.profile.progress, cache=cache,
+                              seed=derive_seed(self.seed, "network pool", cell.dataset, cell.condense_arch))
+            trained = derive_seed(0, *sorted(pool.record.items()))
+            path = folder / f"{cell.dataset}_{cell.condense_arch}_{parse_setting(cell.setting).condense_tag}_{trained}.pt"
+            states = group_states(pool, group)
+            atomic_write(path, lambda tmp: torch.save(states, tmp))
+        self._groups[key] = (path, len(states))
+        return self._groups[key]
+
+    def unrunnable(self, cell: Cell, real: RealData) -> str | None:
+        """Why a cell cannot run at this budget whatever is rerun, or None: a Table 5.4 group that no state of
+        the trained networks reaches."""
+        group = self.network_group(cell, real) if cell.method == "dm" else None
+        if group is not None and group[1] == 0:
+            return (f"no state of the trained networks has a validation accuracy in "
+                    f"{parse_setting(cell.setting).net_distribution} % at this budget")
         return None
 
     def generator(self, cell: Cell, real: RealData, set_idx: int = 0):
@@ -312,11 +374,17 @@ class Runner:
         draws = f";draws={self.num_sets(cell)}" if self.num_sets(cell) != p.num_sets else ""
         if self.num_nets(cell) != p.num_nets:
             draws += f";draw_nets={self.num_nets(cell)}"
-        if cell.chapter == 5 and parse_setting(cell.setting).eval_aug is None:
-            return p.budget() + draws
+        gm = f";K_gm={self.gm_iterations(cell)};batch_real_gm={p.gm_batch_real}"
+        setting = parse_setting(cell.setting)
+        if cell.chapter == 5 and setting.eval_aug is None:
+            # Chapter 5's DSA sets (Table 5.3, Figure 5.4) are condensed with chapter 4's K and real batch;
+            # Table 5.4's DM sets depend on how the networks they draw from were trained.
+            pool = (f";{p.chapter5.network_pool.budget()}" if setting.net_distribution != RANDOM
+                    and p.chapter5.network_pool is not None else "")
+            return p.budget() + (gm if cell.method in ("dc", "dsa") else "") + pool + draws
         extra = f";eval_aug={strategy or 'none'};eval_epochs={epochs}"
         if cell.method in ("dc", "dsa", "dc_aug"):
-            extra += f";K_gm={self.gm_iterations(cell)};batch_real_gm={p.gm_batch_real}"
+            extra += gm
         if cell.method in CORESETS:
             extra += f";feature_epochs={p.feature_epochs};pool={p.coreset_pool or 'all'}"
             if p.feature_nets is not None or p.coreset_fraction != 1.0:
@@ -339,6 +407,7 @@ class Runner:
         data (Table A.T8 draws its random sets with other budgets); a planning runner plans with it."""
         other = copy.copy(self)
         other.profile = profile
+        other._groups = {}  # another profile may train its networks otherwise
         return other
 
     def num_sets(self, cell: Cell) -> int:
@@ -389,6 +458,9 @@ class Runner:
                 continue
             if self._copy_shared_rows(cell, set_idx, budget):
                 continue
+            why = self.unrunnable(cell, real)
+            if why:
+                return why
             seed = self.set_seed(cell, set_idx)
             eval_seed = derive_seed(seed, "eval", cell.eval_arch)
             if cell.method == "whole":

@@ -269,8 +269,10 @@ def _log(spec: JobSpec, event: str, **fields) -> None:
 def run_job(spec: JobSpec | str) -> dict:
     """Run one job (a spec or its JSON) unless it is done; return ``{"id", "status", "cells"}``.
 
-    ``status``: ``done``; ``already done`` (its marker was there: nothing run); ``data not available``
-    (a cell's dataset is missing: no marker, so a run after the data arrives does it). A job that another
+    ``status``: ``done`` (every cell ran, or cannot run at this budget whatever is rerun, e.g. a Table 5.4
+    group no trained state reaches: ``cells`` says why); ``already done`` (its marker was there: nothing
+    run); ``data not available`` (a cell's dataset is missing: no marker, so a run after the data arrives
+    does it). A job that another
     process is running is waited for (its lock), then found done. The marker is written only after the
     last row, so a job killed at any point reruns, and what it had recorded is kept, not redone.
     """
@@ -292,7 +294,7 @@ def run_job(spec: JobSpec | str) -> dict:
         statuses = []
         for task in spec.tasks:
             statuses.append(_task_runner(base, task).run(task.cell, sets=task.sets or None))
-        status = "done" if all(s == "done" for s in statuses) else "data not available"
+        status = "data not available" if "data not available" in statuses else "done"
         if status == "done":
             atomic_write(spec.path(".done"), lambda tmp: Path(tmp).write_text(spec.to_json() + "\n"))
         _log(spec, "end", status=status)
@@ -311,6 +313,8 @@ class Aggregator(Runner):
     identical experiment of another table, as the jobs do), else listed as :data:`NOT_COMPUTED`; a set a
     figure draws must be on disk (:class:`MissingJobOutput` otherwise)."""
 
+    computes = False
+
     def run(self, cell: Cell, sets=None) -> str:
         real = self.cell_data(cell)
         if real is None:
@@ -319,7 +323,7 @@ class Aggregator(Runner):
         for set_idx in (range(self.num_sets(cell)) if sets is None else sets):
             if not (self.store.has(cell, set_idx, self.profile.name, budget)
                     or self._copy_shared_rows(cell, set_idx, budget)):
-                return NOT_COMPUTED
+                return self.unrunnable(cell, real) or NOT_COMPUTED
         return "done"
 
     def synset(self, cell: Cell, set_idx: int = 0) -> SyntheticSet:

@@ -18,9 +18,10 @@ def _skip(what: str, why: str) -> None:
 
 
 def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10, panel_inches: float = 5.0,
-                 why_none: str = "their datasets' data is not available; see the tables"):
+                 why_none: str = "their datasets' data is not available; see the tables", titles=None):
     """One panel per set: rows are classes, columns images (image space); each panel
-    ``panel_inches`` square (smaller keeps a notebook holding noise-like images small).
+    ``panel_inches`` square (smaller keeps a notebook holding noise-like images small); ``titles``
+    (one per set) replace the default "method dataset, ipc, K" titles.
 
     No sets: prints ``why_none`` and returns None, which ``save_figure`` skips.
     """
@@ -28,11 +29,23 @@ def plot_synsets(sets: list[SyntheticSet], max_per_class: int = 10, panel_inches
         _skip("Figure", f"no synthetic sets to draw ({why_none})")
         return None
     fig, axes = plt.subplots(1, len(sets), figsize=(panel_inches * len(sets), panel_inches), squeeze=False)
-    for ax, syn in zip(axes[0], sets):
+    for i, (ax, syn) in enumerate(zip(axes[0], sets)):
         grid = syn.grid(max_per_class).permute(1, 2, 0).numpy()
         ax.imshow(grid.squeeze(), cmap="gray" if grid.shape[2] == 1 else None, vmin=0, vmax=1)
-        ax.set_title(f"{syn.method.upper()} {syn.dataset}, {syn.ipc} img/cls, K={syn.iteration}")
+        ax.set_title(titles[i] if titles else f"{syn.method.upper()} {syn.dataset}, {syn.ipc} img/cls, K={syn.iteration}")
         ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def _accuracy_axes(fig, ax, xlabel: str, title: str):
+    """Finish a plot of test accuracy against a log-scaled quantity: labels, title, grid, legend."""
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
     fig.tight_layout()
     return fig
 
@@ -54,14 +67,7 @@ def plot_accuracy_vs_ipc(summary: pd.DataFrame, title: str = ""):
         if len(ref):
             ax.scatter(ref.ipc, ref.thesis_mean, marker="x", s=60, color=bars[0].get_color(),
                        label=f"{method} (thesis)")
-    ax.set_xscale("log")
-    ax.set_xlabel("images per class")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    return fig
+    return _accuracy_axes(fig, ax, "images per class", title)
 
 
 def plot_accuracy_bars(summary: pd.DataFrame, title: str = ""):
@@ -257,3 +263,20 @@ def plot_tsne(points: pd.DataFrame, title: str = ""):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_time_curve(curve: pd.DataFrame, title: str = ""):
+    """Test accuracy (mean ± std, %) against condensation wall time (minutes, log axis), one line per
+    method (Figure 5.4), with DSA's final accuracy as a dashed line; ``curve`` as
+    :func:`dc_lib.runs.time_curve.time_curve_rows` returns it. Empty: prints why and returns None."""
+    if curve is None or not len(curve):
+        _skip(title or "Figure 5.4", "no timed runs to plot (not run in this profile, or its data is not here)")
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, g in curve.groupby("method"):
+        g = g.sort_values("seconds")
+        line = ax.errorbar(g.seconds / 60, g["mean"], yerr=g["std"], marker="o", capsize=3, label=method.upper())
+        if method == "dsa":
+            ax.axhline(g["mean"].iloc[-1], linestyle="--", color=line[0].get_color(), alpha=0.6,
+                       label="DSA's final accuracy")
+    return _accuracy_axes(fig, ax, "condensation wall time (min, this machine)", title)

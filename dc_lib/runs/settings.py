@@ -21,6 +21,11 @@ ReLU in the evaluation network T). Keys:
   strategy, or no augmentation (the same-evaluation check beside Table 4.1). It is left out of
   ``canonical`` because every row's budget records the evaluation augmentation it used, and rows
   are shared only when their budgets agree too;
+* ``net_distribution`` (random, a validation-accuracy group such as ``30-40`` or ``>=70``, all): the
+  networks DM draws its embedding from (Table 5.4); ``random``, DM's own fresh networks, is the default;
+* ``iteration`` (a non-negative integer): the set as it stood after that many iterations of its
+  condensation, a snapshot of one timed run (Figure 5.4); part of the experiment's identity, so a
+  snapshot never shares rows with a finished set;
 * ``norm`` alone and ``ors`` are labels: chapter 5 names its instance/batch-norm rows with
   ``norm`` (the architecture name carries the change); ``ors=N`` marks the N random draws of
   Table A.T8 (the profile's set count carries the change).
@@ -36,6 +41,7 @@ from dataclasses import dataclass, field
 
 from ..core.augment import OPS
 from ..core.models import ACTS, NORMS
+from ..methods.network_pool import DISTRIBUTIONS, RANDOM
 
 # The default ConvNet of the thesis (section 3.3.1): depth 3, width 128, instance norm, ReLU, avg pooling.
 NETWORK_DEFAULTS = {"act": "relu", "pool": "avgpool", "norm": "instancenorm", "depth": "3", "width": "128"}
@@ -65,6 +71,7 @@ class Setting:
             argument, None = no augmentation while condensing) and ``test_aug`` follow from it.
         eval_aug: the evaluation networks' augmentation if fixed (``classic``, ``dsa``, ``none``;
             None = the method's own protocol).
+        net_distribution: the networks DM draws from (Table 5.4; ``random`` = fresh ones, DM's own).
         condense_tag: the non-default condensing options, for naming the saved set.
         canonical: the whole setting without defaults and labels (experiment identity).
     """
@@ -77,6 +84,7 @@ class Setting:
     sides: str | None = "siamese"
     test_aug: bool = True
     eval_aug: str | None = None
+    net_distribution: str = RANDOM
     condense_tag: str = ""
     canonical: str = ""
 
@@ -106,7 +114,7 @@ def parse_setting(setting: str) -> Setting:
             raise ValueError(f"Setting part {part!r} is not key=value (in {setting!r})")
         pairs[key.strip()] = value.strip().lower()
     condense, evaluate, canonical = {}, {}, {}
-    metric, aug, scheme, eval_aug = "ours", None, None, None
+    metric, aug, scheme, eval_aug, networks = "ours", None, None, None, RANDOM
     for key, value in pairs.items():
         base, _, stage = key.rpartition("_")
         if stage in ("c", "t") and base in NETWORK_DEFAULTS:
@@ -133,10 +141,20 @@ def parse_setting(setting: str) -> Setting:
             if value not in EVAL_AUGS:
                 raise ValueError(f"eval_aug must be one of {EVAL_AUGS}, got {value!r}")
             eval_aug = value
+        elif key == "net_distribution":
+            if value not in DISTRIBUTIONS:
+                raise ValueError(f"net_distribution must be one of {DISTRIBUTIONS}, got {value!r}")
+            networks = value
+            if value != RANDOM:
+                canonical[key] = value
+        elif key == "iteration":
+            if not value.isdigit():
+                raise ValueError(f"iteration must be a non-negative integer, got {value!r}")
+            canonical[key] = str(int(value))
         elif key not in LABEL_KEYS:
             raise ValueError(f"Unknown setting key {key!r} in {setting!r}; valid: "
                              f"{', '.join(k + s for k in NETWORK_DEFAULTS for s in ('_c', '_t'))}, "
-                             f"distance, aug, scheme, eval_aug, and the label {', '.join(LABEL_KEYS)}")
+                             f"distance, aug, scheme, eval_aug, net_distribution, iteration, and the label {', '.join(LABEL_KEYS)}")
     sides, test_aug = SCHEMES[scheme or "ours"]
     if scheme not in (None, "ours"):
         canonical["scheme"] = scheme
@@ -144,13 +162,15 @@ def parse_setting(setting: str) -> Setting:
             canonical.pop("aug", None)
     condense_keys = [k for k in canonical if k.endswith("_c") or k in ("distance", "aug")]
     tag = {k: canonical[k] for k in condense_keys}
+    if networks != RANDOM:  # a file name: ">=70" -> "ge70"
+        tag["nets"] = networks.replace(">=", "ge")
     if sides is None:  # nothing augments the condensation, whatever the op
         tag.pop("aug", None)
         tag["sides"] = "none"
     elif sides != "siamese":
         tag["sides"] = sides
     return Setting(condense_net=condense, eval_net=evaluate, metric=metric, aug=aug, scheme=scheme,
-                   sides=sides, test_aug=test_aug, eval_aug=eval_aug,
+                   sides=sides, test_aug=test_aug, eval_aug=eval_aug, net_distribution=networks,
                    condense_tag="_".join(f"{k}-{tag[k]}" for k in sorted(tag)),
                    canonical=";".join(f"{k}={canonical[k]}" for k in sorted(canonical)))
 

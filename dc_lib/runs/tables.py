@@ -88,6 +88,9 @@ def budget_line(profile: Profile, chapter: int | None, methods=None) -> str:
         parts.append(f"DC/DSA K = {p.gm_iterations} at 1 ipc and {gm_iterations(p, 10)} above"
                      + (f" ({dsa_multi} for this chapter's DSA sets)" if dsa_multi != gm_iterations(p, 10) else "")
                      + f" with {p.gm_batch_real} real images per class")
+    elif methods & GM_METHODS and chapter == 5:  # Table 5.3's DSA set, made as chapter 4 makes its own
+        parts.append(f"DSA K = {gm_iterations(p, 1, 'dsa', 5)} at 1 ipc and {gm_iterations(p, 10, 'dsa', 5)} above "
+                     f"with {p.gm_batch_real} real images per class (chapter 4's)")
     if methods & DM_METHODS:
         small, large = dm_iterations(p, "mnist"), dm_iterations(p, "tinyimagenet")
         parts.append(f"DM K = {small}" + (f" ({large} for TinyImageNet)" if large != small else "")

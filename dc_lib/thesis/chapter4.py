@@ -12,7 +12,8 @@ from ..core.augment import OPS
 from ..core.config import Profile
 from ..core.files import atomic_write
 from ..core.seeding import derive_seed, make_generator
-from ..methods.gradient_matching import GMConfig, Watch, condense_gm
+from ..methods.gradient_matching import GMConfig, condense_gm
+from ..methods.watch import Watch
 from ..methods.gradient_probe import MagnitudeCapture, last_round, replay_outer_iteration
 from ..runs import tables
 from ..runs.experiments import Runner

@@ -8,14 +8,24 @@ but could not finish, with why; writing the table lists the thesis's other cells
 from __future__ import annotations
 
 import itertools
+import math
+from pathlib import Path
+from dataclasses import replace
 
 import pandas as pd
+import torch
 
 from ..core.config import Profile
 from ..core.files import atomic_write
+from ..core.seeding import derive_seed
+from ..engines.choose import evaluate_set
+from ..methods.distribution_matching import condense_dm
+from ..methods.gradient_matching import condense_gm
+from ..methods.network_pool import DISTRIBUTIONS
 from ..runs import tables, tsne
 from ..runs.experiments import Runner
-from ..runs.results import Cell, summarise
+from ..runs.results import Cell, make_rows, summarise
+from ..runs.time_curve import TimedRun, snapshot_iterations, time_curve_rows, time_to_reach, timed_snapshots
 
 
 def _arch(dataset: str, bn: bool = False) -> str:
@@ -130,6 +140,191 @@ def table_b_t1(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
     return summarise(runner.rows("B.T1")), not_run
 
 
+TABLE_5_3_ARCHS = ("convnet_bn", "alexnet_bn", "vgg11_bn", "resnet18_bn")
+
+
+def planned_5_3(profile: Profile) -> list[Cell]:
+    """Table 5.3's cells a profile runs, at its ``table_5_3`` (dataset, ipc): DSA condensed with ConvNet-BN
+    and DM condensed with each of the four BN networks (ResNet-18-BN with its stride-1 + average-pooling
+    variant, B.1), every set evaluated on the four BN networks."""
+    if profile.chapter5.table_5_3 is None:
+        return []
+    dataset, ipc = profile.chapter5.table_5_3
+    condensers = [("dsa", "convnet_bn")] + [("dm", arch) for arch in TABLE_5_3_ARCHS]
+    return [Cell(5, "5.3", dataset, ipc, method, c_arch, t_arch, "norm=batchnorm")
+            for method, c_arch in condensers for t_arch in TABLE_5_3_ARCHS]
+
+
+def table_5_3(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """Table 5.3, cross-architecture generalisation with batch norm everywhere (:func:`planned_5_3`). DSA's
+    set is made as chapter 4 makes its own (its K and real batch); its BN statistics come from real images
+    and are frozen while matching, DM's from the synthetic images of all classes (section 5.3.2)."""
+    not_run = tables.run_cells(runner, planned_5_3(runner.profile))
+    return summarise(runner.rows("5.3")), not_run
+
+
+def planned_5_4(profile: Profile) -> list[Cell]:
+    """Table 5.4's cells a profile runs, at its ``table_5_4`` (dataset, ipcs): DM drawing its embedding network
+    from each distribution of :data:`~dc_lib.methods.network_pool.DISTRIBUTIONS` (fresh networks, DM's own;
+    each validation-accuracy group of the trained ConvNets' states; all of them)."""
+    if profile.chapter5.table_5_4 is None:
+        return []
+    dataset, ipcs = profile.chapter5.table_5_4
+    return [_cell("5.4", dataset, ipc, "dm", setting=f"net_distribution={d}") for ipc in ipcs for d in DISTRIBUTIONS]
+
+
+def table_5_4(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
+    """Table 5.4: does DM need randomly initialised networks? (:func:`planned_5_4`). The ``random`` column is
+    Table 5.1's DM cell (the same experiment: its rows are shared); the networks of the other columns are
+    trained once per dataset (``Runner.network_group``)."""
+    not_run = tables.run_cells(runner, planned_5_4(runner.profile))
+    return summarise(runner.rows("5.4")), not_run
+
+
+def figure_b_f2_sets(runner: Runner) -> tuple[list, list[str]]:
+    """Figure B.F2: the sets Table 5.4 learned at its smallest ipc, one per distribution that has one (none
+    is made here), and each one's title (the distribution it drew its networks from)."""
+    plan = runner.profile.chapter5.table_5_4
+    cells = [c for c in planned_5_4(runner.profile) if c.ipc == min(plan[1])] if plan else []
+    found = [(c, runner.find_synset(c)) for c in cells]
+    found = [(c, syn) for c, syn in found if syn is not None]
+    return [syn for _, syn in found], [f"networks: {c.setting.partition('=')[2]}" for c, _ in found]
+
+
+F5_4_METHODS = {"dsa": condense_gm, "dm": condense_dm}
+# The thesis's Figure 5.4: DM reaches DSA's 15-hour accuracy in under 20 minutes.
+THESIS_TIME_FRACTION = 20 / (15 * 60)
+
+
+def device_name(device: torch.device) -> str:
+    """The machine a timing was measured on, as rows and tables name it."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU, {torch.get_num_threads()} torch threads"
+
+
+def _timed_run(runner: Runner, cell: Cell, keep: list[int]) -> tuple[TimedRun, bool]:
+    """The timed condensation behind Figure 5.4's curve of ``cell``, and whether it was timed just now: made
+    once, saved under ``timed/`` (a rerun evaluates what is missing without timing again; another budget,
+    or another machine's device, times it again). Its seed is the cell's set seed, so its last snapshot is
+    the set Table 5.1 (DM) or Table 4.1 (DSA, chapter 4's K) makes with the same budget."""
+    real = runner.data(cell.dataset)
+    config = runner.method_config(cell, real)
+    seed = runner.set_seed(cell, 0)
+    record = {"method": cell.method, "dataset": cell.dataset, "ipc": cell.ipc, "arch": cell.condense_arch,
+              "config": repr(config), "seed": seed, "keep": keep, "device": device_name(real.device),
+              "budget": runner.cell_budget(cell, real)}
+    path = runner.out_dir / "timed" / f"F5.4_{cell.dataset}_ipc{cell.ipc}_{cell.method}_K{config.iterations}.pt"
+    if path.is_file():
+        saved = torch.load(path, weights_only=False)
+        if saved.record == record:
+            return saved, False
+    p = runner.profile
+    run = timed_snapshots(lambda watch: F5_4_METHODS[cell.method](real, cell.ipc, config, seed=seed, progress=p.progress,
+                                                                speed=p.speed, watch=watch), keep, record)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: torch.save(run, tmp))
+    return run, True
+
+
+def figure_5_4(runner: Runner) -> pd.DataFrame:
+    """Figure 5.4: test accuracy against condensation wall time, DSA vs DM, at the plan's ``figure_5_4``
+    (dataset, ipc, snapshots). Each method condenses once, timed on this machine (:func:`_timed_run`);
+    each snapshot is evaluated like a finished set (rows ``test_acc`` per network, setting
+    ``iteration=k``) and its wall time recorded (metric ``seconds``; the rows' note names the machine).
+    A run timed again has every snapshot evaluated again, so one curve is one run. A runner that only
+    aggregates draws the rows it finds. Returns the curve of this plan and budget: one line per (method,
+    iteration) with ``seconds``, ``mean``, ``std`` and ``n``; empty if the plan has no Figure 5.4 or
+    the data is not here."""
+    plan = runner.profile.chapter5.figure_5_4
+    if plan is None or runner.data(plan[0]) is None:
+        return time_curve_rows(pd.DataFrame())
+    dataset, ipc, snapshots = plan
+    real, p = runner.data(dataset), runner.profile
+    current = []
+    for method in F5_4_METHODS:
+        cell = Cell(5, "F5.4", dataset, ipc, method, _arch(dataset), _arch(dataset), "")
+        keep = snapshot_iterations(runner.method_config(cell, real).iterations, snapshots)
+        snaps = [replace(cell, setting=f"iteration={k}") for k in keep]
+        budget = runner.cell_budget(cell, real)
+        current += [(method, snap.setting, budget) for snap in snaps]
+        missing = [snap for snap in snaps if not runner.store.has(snap, 0, p.name, budget)]
+        if not missing or not runner.computes:
+            continue
+        run, fresh = _timed_run(runner, cell, keep)
+        seed = runner.set_seed(cell, 0)
+        for i, snap in enumerate(snaps):
+            if not fresh and snap not in missing:
+                continue
+            # One evaluation seed for every snapshot: the curve's steps are the set's, not the networks'.
+            accs = evaluate_set(run.images[i].to(real.device), run.labels.to(real.device), real,
+                                runner.eval_config(snap, real), seed=derive_seed(seed, "eval", cell.eval_arch),
+                                progress=p.progress, speed=p.speed)
+            note = "; ".join(filter(None, (real.note, f"timed on {run.record['device']}")))
+            rows = make_rows(snap, 0, seed, accs, profile=p.name, budget=budget, data_source=real.source, note=note)
+            runner.store.append(rows + [{**rows[0], "net_idx": 0, "metric": "seconds",
+                                         "value": round(run.seconds[i], 3)}])
+    rows = runner.rows("F5.4")
+    if len(rows):  # this plan's snapshots at this budget, not those of an older K or budget
+        rows = rows[[key in current for key in zip(rows.method, rows.setting, rows.budget)]]
+    return time_curve_rows(rows)
+
+
+def figure_5_4_verdict(curve: pd.DataFrame, device: str) -> str:
+    """What Figure 5.4's curves say about the thesis's claim: DM reaches DSA's final accuracy in a small
+    fraction of DSA's time (under 20 min against 15 h on one GTX 1080, under 2.2 %). ``device``: where the
+    curves were timed."""
+    methods = set(curve.method) if len(curve) else set()
+    if methods != set(F5_4_METHODS):
+        return ("Figure 5.4: " + ("no curve" if not methods else f"only {', '.join(sorted(methods))}'s curve") +
+                " in this profile (not run, its data is not here, or its jobs have not finished).")
+    dsa, dm = curve[curve.method == "dsa"], curve[curve.method == "dm"]
+    final = dsa.sort_values("iteration").iloc[-1]
+    dm_final = dm.sort_values("iteration").iloc[-1]
+    reached = time_to_reach(dm, final["mean"])
+    head = (f"Timed on {device}: DSA's finished set ({int(final.iteration)} iterations, {final.seconds / 60:.1f} min) "
+            f"reaches {final['mean']:.1f} %; DM's finished set ({int(dm_final.iteration)} iterations, "
+            f"{dm_final.seconds / 60:.1f} min) reaches {dm_final['mean']:.1f} %.")
+    if math.isnan(reached):
+        return (head + " DM never reaches DSA's final accuracy at this budget: the thesis's claim (DM reaches it "
+                "in under 2.2 % of DSA's time) does not hold here, because DM's whole run ends below it.")
+    ratio = reached / final.seconds
+    if ratio <= THESIS_TIME_FRACTION:
+        verdict = "holds at this budget"
+    elif ratio < 1:
+        verdict = (f"holds in direction (DM is faster) but not in size at this budget (the thesis: under "
+                   f"{100 * THESIS_TIME_FRACTION:.1f} %)")
+    else:
+        verdict = "does not hold at this budget (DM takes longer)"
+    return (head + f" DM first reaches DSA's final accuracy after {reached / 60:.1f} min, {100 * ratio:.1f} % of "
+            f"DSA's time (thesis: under 20 min of 15 h, under 2.2 %, CIFAR10 50 ipc on one GTX 1080): the claim "
+            f"that DM gets there in a small fraction of DSA's time {verdict}.")
+
+
+def write_figure_5_4(runner: Runner, curve: pd.DataFrame) -> str:
+    """Write Figure 5.4's curve (``figure_5.4_curve.csv``) and its reading (``figure_5.4.md``: the points and
+    :func:`figure_5_4_verdict`, naming the machine its rows were timed on); return the markdown."""
+    rows = runner.rows("F5.4")
+    timed = sorted({part for note in (rows.note if len(rows) else []) for part in str(note).split("; ")
+                    if part.startswith("timed on ")})
+    device = ", ".join(t[len("timed on "):] for t in timed) or device_name(runner.device)
+    lines = [f"# Figure 5.4: test accuracy against condensation wall time ({runner.profile.name} profile)", ""]
+    if len(curve):
+        budget = "; ".join(sorted(set(curve.budget)))
+        lines += [f"Budget: {budget}. Each point: the set after that many iterations of one timed run, "
+                  "evaluated like a finished set. " + EVALUATION, "",
+                  "| dataset | ipc | method | iteration | wall time (min) | test accuracy (%) | networks |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r.dataset} | {r.ipc} | {r.method} | {r.iteration} | {r.seconds / 60:.2f} | "
+                  f"{r['mean']:.1f} ± {r['std']:.1f} | {r.n} |" for _, r in curve.iterrows()]
+        lines.append("")
+    lines.append(figure_5_4_verdict(curve, device))
+    text = "\n".join(lines) + "\n"
+    atomic_write(runner.out_dir / "figure_5.4_curve.csv", lambda tmp: curve.to_csv(tmp, index=False))
+    atomic_write(runner.out_dir / "figure_5.4.md", lambda tmp: Path(tmp).write_text(text))
+    return text
+
+
 # Figure 5.3's sets, as the chapter that makes each records it: DC (Table 3.1), DSA (Table 4.1), DM (5.1).
 TSNE_SETS = (("dc", 3, "3.1"), ("dsa", 4, "4.1"), ("dm", 5, "5.1"))
 
@@ -167,7 +362,7 @@ EVALUATION = ("Every set (DM and random alike) is evaluated with DSA augmentatio
 
 # Each table's plan: the cells (rows of its summary) a profile's run produces. Writing a table names
 # the profiles that run a cell from these, and the committed-artefact tests check the names.
-PLANNED = {"5.1": planned_5_1, "5.2": planned_5_2, "F5.5": planned_f5_5, "B.T1": planned_b_t1,
+PLANNED = {"5.1": planned_5_1, "5.2": planned_5_2, "5.3": planned_5_3, "5.4": planned_5_4, "F5.5": planned_f5_5, "B.T1": planned_b_t1,
            IMAGENET: planned_imagenet}
 # Why no profile runs some cells of a table.
 NEVER = {"5.1": "chapter 5 runs random selection, DM and the whole set; the thesis's other methods come from "
@@ -188,12 +383,14 @@ def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, titl
 
 
 def all_cells(runner: Runner, datasets=None, ipcs=None) -> None:
-    """Every table cell the chapter 5 notebook runs, in its order (Tables 5.1, 5.2, Figure 5.5, the
+    """Every table cell the chapter 5 notebook runs, in its order (Tables 5.1-5.4, Figure 5.5, the
     ImageNet-1K cells of section 5.3.2, Table B.T1). With a
     :class:`~dc_lib.runs.jobs.Planner` this records them as jobs instead of running them; the sets
     Figure 5.2 draws are Table 5.1's."""
     table_5_1(runner, datasets, ipcs)
     table_5_2(runner)
+    table_5_3(runner)
+    table_5_4(runner)
     figure_5_5(runner)
     imagenet_1k(runner)
     table_b_t1(runner)
