@@ -203,7 +203,7 @@ def figure_4_5(runner: Runner, dataset: str | None = None, ipc: int | None = Non
                                    generator=make_generator(derive_seed(runner.seed, "figure 4.5 batches", method)))
         # The same replay seed for both sets: the same fresh network, then each trained on its own S.
         k = replay_outer_iteration(real, syn, config, seed=derive_seed(runner.seed, "figure 4.5"),
-                                   watch=Watch(on_match=capture), speed=runner.profile.speed, progress=runner.profile.progress)
+                                   on_match=capture, speed=runner.profile.speed, progress=runner.profile.progress)
         for side, values in capture.magnitudes.items():
             # Out-of-range entries go to the end bins rather than out of the count.
             counts, _ = np.histogram(values.clamp(edges[0], edges[-1]).numpy(), bins=edges)
