@@ -143,7 +143,8 @@ plt.show()
 # finished set. The text under the table gives the ratio measured here beside the thesis's.
 
 # %%
-# NBVAL_IGNORE_OUTPUT: wall times differ from machine to machine and run to run
+# NBVAL_IGNORE_OUTPUT
+# (wall times differ from machine to machine and run to run)
 curve = chapter5.figure_5_4(runner)
 print(chapter5.write_figure_5_4(runner, curve))
 fig = plot_time_curve(curve, title=f"Figure 5.4 ({profile.name} profile)")

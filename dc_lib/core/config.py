@@ -297,11 +297,12 @@ PROFILES: dict[str, Profile] = {
         description="reduced protocol for a 2-core CPU, about 2 h per chapter",
         dm_iterations=400, batch_real=64, num_sets=1, num_nets=3, eval_epochs=300, whole_epochs=2,
         test_limit=None, checkpoint_every=50, progress=True,
-        # CIFAR10 is the lossy JPEG copy (its rows and table header say so); DM there costs about as much as
-        # on MNIST. The whole-set bound: one network, 2 epochs (3 passes) of the authors' recipe.
-        chapter5=Chapter5Plan(table_5_1=(("mnist", "fashionmnist", "cifar10"), (1, 10)), whole=True,
+        # Table 5.1 as its committed cpu run made it. Not yet run, and so not yet in this plan: DM and random on
+        # the lossy CIFAR10 copy at 1/10 ipc (DM there costs about as much as on MNIST; ~20 min with the
+        # whole-set bound, one network, 2 epochs) -- Table 3.1's cpu run has the MNIST/FashionMNIST bound.
+        chapter5=Chapter5Plan(table_5_1=(("mnist", "fashionmnist"), (1, 10)), whole=False,
                               table_5_2=(("mnist", 10),), figure_5_5=("mnist", (1, 5, 10)),
-                              figure_5_2=(("mnist", 10), ("fashionmnist", 10), ("cifar10", 10)), mmd=False,
+                              figure_5_2=(("mnist", 10), ("fashionmnist", 10)), mmd=False,
                               # Unmeasured estimate of what these add to the chapter's ~2 h: t-SNE under a
                               # minute (chapter 3's FashionMNIST coreset network is reused); B.T1 ~20-25 min
                               # (3 generators x 1500 steps ~1 min each; 3 x 2 sets x 3 networks of 300
@@ -335,7 +336,9 @@ PROFILES: dict[str, Profile] = {
         chapter3=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), curve_ipcs=(), dc_init="real",
                                       eval_epochs=200, cross_arch=(("convnet",), ARCHS),
                                       ablations=("A.T2", "A.T3", "A.T4", "A.T5", "A.T6", "A.T7"),
-                                      ablate_condensing=False, ors_draws=20, ors_ipcs=(1,), whole=True,
+                                      # whole=False: the whole-set bound (one network, 2 epochs) is not part of the
+                                      # committed cpu tables yet; `whole=True` adds it (~4 min per dataset).
+                                      ablate_condensing=False, ors_draws=20, ors_ipcs=(1,), whole=False,
                                       arch_epochs=CPU_ARCH_EPOCHS),
         chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), eval_epochs=200, arch_epochs=CPU_ARCH_EPOCHS,
                                       cross_arch=(("convnet",), ARCHS), per_op=("combination",),
