@@ -107,3 +107,11 @@ def test_each_draw_of_a_baseline_is_evaluated_by_draw_nets_networks_and_its_budg
     assert runner.num_nets(dc_cell) == 3
     assert runner.budget(random_cell, None, 10).endswith(";draws=4;draw_nets=2")
     assert "draw_nets" not in runner.budget(dc_cell, None, 10)
+
+
+def test_a_saved_coreset_chosen_under_another_feature_budget_is_chosen_again(runner):
+    first = runner.synset(HERDING, 0)
+    assert runner.find_synset(HERDING, 0).config["coreset"] == runner.coreset_record()
+    longer = runner.with_profile(dataclasses.replace(runner.profile, feature_epochs=runner.profile.feature_epochs + 1))
+    assert longer.find_synset(HERDING, 0) is None
+    assert first.config["coreset"]["feature_epochs"] == runner.profile.feature_epochs

@@ -148,7 +148,9 @@ class Runner:
                 expected_batch = getattr(config, "batch_real", None)
                 networks = getattr(config, "networks", None)  # by file name: the folder may be spelled otherwise
                 same_budget = (syn.config.get("batch_real", expected_batch) == expected_batch
-                               and syn.config.get("networks") == (Path(networks).name if networks else None))
+                               and syn.config.get("networks") == (Path(networks).name if networks else None)
+                               # a coreset chosen by another feature network or pool is another set
+                               and (cell.method not in CORESETS or syn.config.get("coreset") == self.coreset_record()))
                 if syn.seed == seed and syn.iteration == iterations and same_budget:
                     return syn
         return None
@@ -302,10 +304,20 @@ class Runner:
         pool = RealData(pool.info, pool.x_train[keep], pool.y_train[keep], pool.x_test, pool.y_test, pool.source,
                         pool.note)
         if cell.method == "herding":
-            return select_herding(pool, cell.ipc, net, seed)
-        if cell.method == "kcenter":
-            return select_k_center(pool, cell.ipc, net, seed)
-        return select_forgetting(pool, cell.ipc, counts[keep.cpu()], seed)
+            syn = select_herding(pool, cell.ipc, net, seed)
+        elif cell.method == "kcenter":
+            syn = select_k_center(pool, cell.ipc, net, seed)
+        else:
+            syn = select_forgetting(pool, cell.ipc, counts[keep.cpu()], seed)
+        syn.config = {**syn.config, "coreset": self.coreset_record()}
+        return syn
+
+    def coreset_record(self) -> dict:
+        """What chooses a coreset besides its seed: the feature network's budget and the pool it chooses from
+        (recorded in the saved set, so that a set chosen under another budget is never reused)."""
+        p = self.profile
+        return {"feature_epochs": p.feature_epochs, "pool": p.coreset_pool, "feature_nets": p.feature_nets,
+                "fraction": p.coreset_fraction}
 
     def coreset_network(self, real: RealData, set_idx: int = 0):
         """``(net, counts)`` behind draw ``set_idx`` of the coreset cells on ``real``: network
