@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from dc_lib.methods.baselines import (forgetting_counts, herding, k_center, select_forgetting, select_herding,
@@ -47,3 +48,15 @@ def test_herding_and_k_center_sets_are_balanced_real_images(tiny_real):
     for select in (select_herding, select_k_center):
         syn = select(tiny_real, 2, net)
         assert syn.images.shape == (20, 1, 28, 28) and syn.labels.bincount().tolist() == [2] * 10
+
+
+def test_herding_on_given_features_ignores_the_network(tiny_real):
+    features = torch.randn(tiny_real.x_train.shape[0], 5, generator=torch.Generator().manual_seed(0))
+    syn = select_herding(tiny_real, 1, None, features=features)
+    picks = [int(idx[herding(features[idx], 1)[0]]) for idx in tiny_real.indices_class]
+    assert torch.equal(syn.images, tiny_real.x_train[picks])
+
+
+def test_features_of_another_length_are_refused(tiny_real):
+    with pytest.raises(ValueError, match="rows for"):
+        select_k_center(tiny_real, 1, None, features=torch.zeros(3, 5))

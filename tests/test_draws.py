@@ -53,6 +53,27 @@ def test_one_coreset_network_serves_every_draw(runner):
     assert [p.name for p in (runner.out_dir / "features").glob("*.pt")] == ["mnist_pool40_net0.pt"]
 
 
+def test_the_draws_of_one_coreset_network_embed_its_pool_once(runner, monkeypatch):
+    calls = []
+    embed = experiments.embed_all
+    monkeypatch.setattr(experiments, "embed_all", lambda net, x: calls.append(x.shape[0]) or embed(net, x))
+    for method in ("herding", "kcenter"):
+        for d in range(3):
+            runner.synset(dataclasses.replace(HERDING, method=method), d)
+    assert calls == [runner.data("mnist").x_train.shape[0]]
+
+
+def test_a_coreset_chosen_from_the_shared_embedding_matches_one_that_embeds_its_own_half(runner):
+    shared = runner.synset(HERDING, 1)
+    real = runner.data("mnist")
+    pool = experiments._class_pool(real, runner.profile.coreset_pool)
+    keep = experiments._class_fraction(pool, runner.profile.coreset_fraction, shared.seed)
+    half = experiments.RealData(pool.info, pool.x_train[keep], pool.y_train[keep], pool.x_test, pool.y_test,
+                                pool.source)
+    own = experiments.select_herding(half, 1, runner.coreset_network(real, 1)[0], shared.seed)
+    assert torch.equal(own.images, shared.images)
+
+
 def test_a_row_of_an_older_budget_is_redone(runner, monkeypatch):
     runner.run(RANDOM)
     older = Runner(dataclasses.replace(runner.profile, baseline_draws=None), runner.out_dir,

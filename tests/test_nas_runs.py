@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from dc_lib.core.config import NAS
+from dc_lib.methods.baselines import select_random
 from dc_lib.runs.nas import proxy_steps, validation_split
 from dc_lib.runs.results import ResultStore
 from dc_lib.thesis import nas_runs
@@ -37,6 +38,22 @@ def test_proxy_sets_come_from_the_training_split_only(tiny_real, name):
     proxy = nas_runs.make_proxy(split, name, plan, seed=0)
     assert _images(proxy.images) <= _images(split.x_train)
     assert not _images(proxy.images) & (_images(split.x_test) | _images(tiny_real.x_test))
+
+
+@pytest.mark.parametrize("name, init, augmented", [("dc", "noise", False), ("dsa", "real", True)])
+def test_a_gradient_matching_proxy_is_condensed_as_its_chapter_does(tiny_real, monkeypatch, name, init, augmented):
+    seen = {}
+
+    def fake_condense_gm(split, ipc, config, **kw):
+        seen.update(split=split, ipc=ipc, config=config)
+        return select_random(split, ipc)
+
+    monkeypatch.setattr(nas_runs, "condense_gm", fake_condense_gm)
+    split = validation_split(tiny_real, 20)
+    nas_runs.make_proxy(split, name, dataclasses.replace(SMOKE, ipc=2, gm_iterations=7), seed=0)
+    config = seen["config"]
+    assert seen["split"] is split and seen["ipc"] == 2 and config.iterations == 7
+    assert config.init == init and (config.dsa_strategy is not None) == augmented
 
 
 def test_early_stopping_takes_as_many_steps_as_a_proxy_on_the_whole_split(tiny_real):
@@ -96,6 +113,18 @@ def test_the_cost_claim_gives_the_measured_ratio():
 def test_a_reduced_search_says_how_it_differs_from_the_thesis():
     text = nas_runs.differences(NAS["cpu"][0])
     assert "fashionmnist instead of CIFAR-10" in text and "only the widths 32/64" in text
+
+
+def test_the_ground_truth_step_ratio_counts_whole_set_steps_per_proxy_step():
+    table_5_5 = next(p for p in NAS["paper"] if p.table == "5.5")
+    # 100 epochs x 45,000 / 250 steps on the whole split; 201 passes x 2 batches of the 500-image proxy
+    assert nas_runs.step_ratio(table_5_5) == pytest.approx(100 * 180 / (201 * 2))
+    reduced = dataclasses.replace(table_5_5, dataset="fashionmnist", ipc=10, train_per_class=2000, whole_epochs=5)
+    assert nas_runs.step_ratio(reduced) == pytest.approx(5 * 72 / 201)
+
+
+def test_a_reduced_search_states_how_far_its_ground_truth_sees_beyond_early_stopping():
+    assert "a ground truth of 1.8x the SGD steps" in nas_runs.differences(NAS["cpu"][0])
 
 
 def test_a_larger_sample_or_another_top_k_keeps_the_rows_budget():

@@ -145,17 +145,29 @@ def feature_network(real: RealData, *, epochs: int, seed: int = 0, arch: str = "
     return net, counts
 
 
-def select_herding(real: RealData, ipc: int, net, seed: int = 0) -> SyntheticSet:
-    """Herding on ``net``'s embeddings, per class."""
+def _features(real: RealData, net, features: torch.Tensor | None) -> torch.Tensor:
+    if features is None:
+        return embed_all(net, real.x_train)
+    if features.shape[0] != real.x_train.shape[0]:
+        raise ValueError(f"features has {features.shape[0]} rows for {real.x_train.shape[0]} training images; "
+                         "pass embed_all(net, real.x_train)")
+    return features.to(real.device)
+
+
+def select_herding(real: RealData, ipc: int, net, seed: int = 0, *, features: torch.Tensor | None = None
+                   ) -> SyntheticSet:
+    """Herding on ``net``'s embeddings, per class. ``features (N, F)``: those embeddings of
+    ``real.x_train`` when already computed (several draws on one network embed the images once)."""
     positive_int("ipc", ipc)  # before embedding the whole training set
-    feats = embed_all(net, real.x_train)
+    feats = _features(real, net, features)
     return _as_set(real, _per_class(real, ipc, lambda c, idx: herding(feats[idx], ipc)), ipc, "herding", seed)
 
 
-def select_k_center(real: RealData, ipc: int, net, seed: int = 0) -> SyntheticSet:
-    """k-center on ``net``'s embeddings, per class."""
+def select_k_center(real: RealData, ipc: int, net, seed: int = 0, *, features: torch.Tensor | None = None
+                    ) -> SyntheticSet:
+    """k-center on ``net``'s embeddings, per class; ``features`` as :func:`select_herding`."""
     positive_int("ipc", ipc)  # before embedding the whole training set
-    feats = embed_all(net, real.x_train)
+    feats = _features(real, net, features)
     return _as_set(real, _per_class(real, ipc, lambda c, idx: k_center(feats[idx], ipc)), ipc, "kcenter", seed)
 
 

@@ -28,7 +28,8 @@ from ..core.files import atomic_write
 from ..engines.choose import evaluate_set, evaluate_whole_dataset
 from ..engines.evaluation import EvalConfig
 from ..methods.dataset_distillation import DDConfig, condense_dd, evaluate_distilled
-from ..methods.baselines import feature_network, select_forgetting, select_herding, select_k_center, select_random
+from ..methods.baselines import (embed_all, feature_network, select_forgetting, select_herding, select_k_center,
+                                select_random)
 from ..methods.distribution_matching import DMConfig, condense_dm, condense_mmd_pixels
 from ..methods.generators import METHODS as GENERATORS
 from ..methods.generators import GeneratorConfig, cached_generator, sample_set
@@ -82,6 +83,7 @@ class Runner:
         # also tables whose notebook cell passes no not-run list of its own (tables.write_table).
         self.unavailable: dict[str, list[Cell]] = {}
         self._groups: dict[tuple, tuple[Path, int]] = {}  # Table 5.4's group files, once per runner
+        self._features: dict[tuple, torch.Tensor] = {}  # coreset networks' embeddings of their pools
 
     # -- data -------------------------------------------------------------------------------
     def data(self, dataset: str) -> RealData | None:
@@ -301,12 +303,18 @@ class Runner:
         pool = real if p.coreset_pool is None else _class_pool(real, p.coreset_pool)
         net, counts = self.coreset_network(real, set_idx)
         keep = _class_fraction(pool, p.coreset_fraction, seed)
+        if cell.method in ("herding", "kcenter"):
+            # The draws of one network share its embedding of the pool (computed once per runner, not per draw).
+            key = (real.info.name, p.coreset_pool, self._feature_net(set_idx))
+            if key not in self._features:
+                self._features[key] = embed_all(net, pool.x_train)
+            features = self._features[key][keep.to(self._features[key].device)]
         pool = RealData(pool.info, pool.x_train[keep], pool.y_train[keep], pool.x_test, pool.y_test, pool.source,
                         pool.note)
         if cell.method == "herding":
-            syn = select_herding(pool, cell.ipc, net, seed)
+            syn = select_herding(pool, cell.ipc, net, seed, features=features)
         elif cell.method == "kcenter":
-            syn = select_k_center(pool, cell.ipc, net, seed)
+            syn = select_k_center(pool, cell.ipc, net, seed, features=features)
         else:
             syn = select_forgetting(pool, cell.ipc, counts[keep.cpu()], seed)
         syn.config = {**syn.config, "coreset": self.coreset_record()}
@@ -319,13 +327,17 @@ class Runner:
         return {"feature_epochs": p.feature_epochs, "pool": p.coreset_pool, "feature_nets": p.feature_nets,
                 "fraction": p.coreset_fraction}
 
+    def _feature_net(self, set_idx: int) -> int:
+        """Which coreset network draw ``set_idx`` uses: ``set_idx % feature_nets`` (one per draw if None)."""
+        return set_idx % self.profile.feature_nets if self.profile.feature_nets else set_idx
+
     def coreset_network(self, real: RealData, set_idx: int = 0):
         """``(net, counts)`` behind draw ``set_idx`` of the coreset cells on ``real``: network
         ``set_idx % feature_nets`` trained ``feature_epochs`` on the profile's pool (cached under
         ``out_dir/features``), and each training image's forgetting count over that run."""
         p = self.profile
         pool = real if p.coreset_pool is None else _class_pool(real, p.coreset_pool)
-        net_idx = set_idx % p.feature_nets if p.feature_nets else set_idx
+        net_idx = self._feature_net(set_idx)
         net_seed = derive_seed(self.seed, "features", *((net_idx,) if net_idx else ()))  # network 0: the seed of old
         name = Path("features") / f"{real.info.name}_pool{p.coreset_pool}_net{net_idx}.pt"
         # A reused chapter's network of the same name is the same network (its cache checks data, epochs, seed).

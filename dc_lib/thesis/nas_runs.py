@@ -28,7 +28,7 @@ import torch
 
 from ..core.augment import default_strategy
 from ..core.config import NAS, NASPlan
-from ..core.data import DatasetNotFoundError, RealData, first_per_class, load_dataset
+from ..core.data import DATASETS, DatasetNotFoundError, RealData, first_per_class, load_dataset
 from ..core.files import atomic_write
 from ..core.seeding import derive_seed, make_generator
 from ..core.speed import Speed
@@ -239,6 +239,19 @@ def markdown(plan: NASPlan, profile: str, summary: pd.DataFrame, notes: list[str
     return text
 
 
+CIFAR10_TRAIN = 50000  # the training images of the thesis's searches, before the validation split
+
+
+def step_ratio(plan: NASPlan) -> float:
+    """SGD steps of the ground truth (``whole_epochs`` over the training split) per step of a proxy's
+    training, which is also early stopping's budget: how far the ground truth sees beyond early stopping."""
+    classes = DATASETS[plan.dataset].num_classes
+    train = plan.train_per_class * classes if plan.train_per_class else CIFAR10_TRAIN
+    train -= round(plan.validation * train) if isinstance(plan.validation, float) else plan.validation
+    return (plan.whole_epochs * math.ceil(train / plan.batch)
+            / proxy_steps(plan.ipc * classes, plan.proxy_epochs, plan.batch))
+
+
 def differences(plan: NASPlan) -> str:
     """What separates a reduced search from the thesis's, in words (printed under its table)."""
     parts = []
@@ -255,6 +268,11 @@ def differences(plan: NASPlan) -> str:
     if plan.whole_epochs < 100:
         parts.append(f"a ground truth of {plan.whole_epochs} whole-set epochs instead of 100 (it ranks how fast a "
                      "candidate learns as much as how well it ends)")
+    if plan.train_per_class:
+        thesis = next(p for p in NAS["paper"] if p.table == plan.table)
+        parts.append(f"a ground truth of {step_ratio(plan):.1f}x the SGD steps of a proxy's training and of early "
+                     f"stopping (the thesis's Table {plan.table}: {step_ratio(thesis):.0f}x), so early stopping sees "
+                     "much of what the ground truth sees, which favours it against the condensed proxies")
     if plan.repeats < 5:
         parts.append(f"{plan.repeats} training(s) per candidate instead of 5 (each accuracy is one network's)")
     return "; ".join(parts) + "."
