@@ -606,9 +606,9 @@ NAS: dict[str, tuple[NASPlan, ...]] = {
     # pooling trains about 15x slower than a W = 32 one, so the cpu search samples the narrower half of the
     # space (W 32/64: all of D, N, A, P) on FashionMNIST, 2000 training images per class, with Table 5.5's
     # proxy training (200 epochs, batch 250, DSA) at 10 ipc. Per candidate, one pass of that proxy training
-    # sees 20k images, early stopping 50k and the 5-epoch ground truth 81k: with random and DM as the
-    # proxies (DSA's bi-level loop and herding, Table 3.4's, left out for time), 40 candidates take
-    # about 1.5 hours on a quiet machine.
+    # sees 20k images, early stopping 50k and the 5-epoch ground truth 90k: with random and DM as the
+    # proxies (DSA's bi-level loop and herding, Table 3.4's, left out for time), 40 candidates took 149 min
+    # (2026-12-06, about 45 min of it beside test runs; a quiet run was not timed).
     "cpu": (NASPlan(table="5.5", dataset="fashionmnist", candidates=40, proxies=("random", "dm"), ipc=10,
                     proxy_epochs=200, batch=250, augment=True, whole_epochs=5, repeats=1, validation=0.1, top=10,
                     dm_iterations=400, gm_iterations=20, batch_real=64, feature_epochs=5, train_per_class=2000,
