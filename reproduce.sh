@@ -8,7 +8,7 @@ set -euo pipefail
 usage() {
   cat <<'USAGE'
 Usage: ./reproduce.sh NAME [--profile smoke|cpu|paper] [--device auto|cpu|cuda] [--data-root DIR]
-       ./reproduce.sh chapter3|chapter4|chapter5 [...] --jobs N | --gpus 0,1 | --slurm [SLURM OPTIONS] | --aggregate
+       ./reproduce.sh chapter3|chapter4|chapter5|chapter5_analyses [...] --jobs N | --gpus 0,1 | --slurm [SLURM OPTIONS] | --aggregate
 
 Names:
   quickstart DM at 10 images per class on MNIST against random real images (cpu: ~4 min)
@@ -18,8 +18,11 @@ Names:
   chapter4   differentiable Siamese augmentation (DSA): Tables 4.1-4.5 (4.2: CIFAR100),
              Figures 4.2, 4.5, 4.6; notebook: notebooks/04_siamese_augmentation.ipynb
              (reuses chapter 3's coreset and DC rows of the same profile when they exist)
-  chapter5   distribution matching (DM): Tables 5.1, 5.2, Figures 5.2, 5.5
+  chapter5   distribution matching (DM): Tables 5.1, 5.2, Figures 5.2, 5.5, ImageNet-1K (section 5.3.2)
              notebook: notebooks/05_distribution_matching.ipynb
+  chapter5_analyses  chapter 5's analyses: Tables 5.3, 5.4, B.T1, Figures 5.3, 5.4, B.F2; writes into
+             results/chapter5/<profile>/ (reuses chapter 5's Table 5.1 rows; run chapters 3-5 first)
+             notebook: notebooks/10_dm_analyses.ipynb
   own_data   a folder of images condensed and evaluated (a USPS demo folder; cpu: ~10 min)
              notebook: notebooks/06_your_own_data.ipynb
   continual  continual learning with condensed memories: E2E/EEIL (Figs. 3.4, 4.3) and GDumb
@@ -39,7 +42,7 @@ Options:
   --data-root  folder with the datasets (.npz files or torchvision data);
                default: $DC_DATA_ROOT, else ./data
 
-Scale-out (chapter3, chapter4, chapter5; README: "The paper profile at scale"): every table cell is a
+Scale-out (chapter3, chapter4, chapter5, chapter5_analyses; README: "The paper profile at scale"): every table cell is a
 job (cells sharing a set go together), run once; then the notebook only reads the rows (AGGREGATE_ONLY).
   --jobs N       N worker processes on this machine: one per GPU on CUDA (the first N), else one per
                  CPU core at most, each with cores/N torch threads
@@ -88,13 +91,14 @@ case "$chapter" in
   chapter3) notebook="03_gradient_matching" ;;
   chapter4) notebook="04_siamese_augmentation" ;;
   chapter5) notebook="05_distribution_matching" ;;
+  chapter5_analyses) notebook="10_dm_analyses" ;;
   quickstart) notebook="00_quickstart" ;;
   own_data) notebook="06_your_own_data" ;;
   continual) notebook="07_continual_learning" ;;
   nas) notebook="08_architecture_search" ;;
   distillation) notebook="09_dataset_distillation" ;;
-  "") die "name a chapter: quickstart, chapter3, chapter4, chapter5, own_data, continual, nas or distillation (./reproduce.sh --help)" ;;
-  *) die "unknown chapter '$chapter' (available: quickstart, chapter3, chapter4, chapter5, own_data, continual, nas, distillation)" ;;
+  "") die "name a chapter: quickstart, chapter3, chapter4, chapter5, chapter5_analyses, own_data, continual, nas or distillation (./reproduce.sh --help)" ;;
+  *) die "unknown chapter '$chapter' (available: quickstart, chapter3, chapter4, chapter5, chapter5_analyses, own_data, continual, nas, distillation)" ;;
 esac
 case "$profile" in smoke|cpu|paper) ;; *) die "unknown profile '$profile' (smoke, cpu, paper)" ;; esac
 case "$device" in auto|cpu|cuda) ;; *) die "unknown device '$device' (auto, cpu, cuda)" ;; esac
@@ -111,8 +115,8 @@ if [[ -z "$slurm" && ( ${#slurm_args[@]} -gt 0 || -n "$wait" ) ]]; then
 fi
 [[ -z "$aggregate" || -z "$backend" ]] || die "--aggregate only renders what the jobs wrote: leave out --jobs, --gpus and --slurm"
 if [[ -n "$backend" || -n "$aggregate" ]]; then
-  case "$chapter" in chapter3|chapter4|chapter5) ;;
-    *) die "--jobs, --gpus, --slurm and --aggregate are for chapter3, chapter4 and chapter5, not $chapter" ;; esac
+  case "$chapter" in chapter3|chapter4|chapter5|chapter5_analyses) ;;
+    *) die "--jobs, --gpus, --slurm and --aggregate are for chapter3, chapter4, chapter5 and chapter5_analyses, not $chapter" ;; esac
 fi
 if [[ -n "$jobs" ]] && ! [[ "$jobs" =~ ^[1-9][0-9]*$ ]]; then die "--jobs must be a whole number of workers, 1 or more, got '$jobs'"; fi
 if [[ -n "$slurm" ]] && ! command -v sbatch >/dev/null 2>&1; then
@@ -139,7 +143,8 @@ if [[ "$device" == cuda ]] && ! python -c "import sys, torch; sys.exit(not torch
 fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-out="$root/results/$chapter/$profile"
+# Chapter 5's analyses are chapter 5's tables: they go into its folder, beside the rows they reuse.
+out="$root/results/${chapter%_analyses}/$profile"
 args=(-k python3 --cwd "$root/notebooks" -p PROFILE "$profile" -p DEVICE "$device" -p RESULTS_DIR "$root/results"
       -p DATA_ROOT "$data_root")
 

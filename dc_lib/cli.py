@@ -98,7 +98,10 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-JOB_CHAPTERS = ("chapter3", "chapter4", "chapter5")
+# reproduce.sh's names whose notebooks run their table cells as jobs: (chapter of the cells, the
+# thesis module's function that asks for every cell).
+JOB_CHAPTERS = {"chapter3": (3, "all_cells"), "chapter4": (4, "all_cells"), "chapter5": (5, "all_cells"),
+                "chapter5_analyses": (5, "analysis_cells")}
 
 
 def _jobs_parser(sub) -> None:
@@ -107,7 +110,7 @@ def _jobs_parser(sub) -> None:
                        description="Every table cell of a chapter notebook as a job (dc_lib.runs.jobs): written "
                                    "to OUT/jobs/, each run once; then run the notebook with AGGREGATE_ONLY = True "
                                    "(reproduce.sh does both).")
-    j.add_argument("chapter", choices=JOB_CHAPTERS)
+    j.add_argument("chapter", choices=list(JOB_CHAPTERS))
     j.add_argument("--profile", choices=("smoke", "cpu", "paper"), default="cpu")
     j.add_argument("--out", required=True, help="the chapter's results folder (results/<chapter>/<profile>)")
     j.add_argument("--data-root", default=None)
@@ -169,10 +172,11 @@ def _jobs(args) -> int:
     if args.data_root is not None and not Path(args.data_root).is_dir():
         raise UsageError(f"data root {args.data_root} is not a directory")
 
-    module = {"chapter3": chapter3, "chapter4": chapter4, "chapter5": chapter5}[args.chapter]
+    chapter, ask_cells = JOB_CHAPTERS[args.chapter]
+    module = {3: chapter3, 4: chapter4, 5: chapter5}[chapter]
     planner = Planner(get_profile(args.profile), args.out, seed=args.seed, device="cpu")  # plans load nothing
-    module.all_cells(planner)
-    specs = plan_jobs(planner, int(args.chapter[-1]), data_root=args.data_root, device=args.device,
+    getattr(module, ask_cells)(planner)
+    specs = plan_jobs(planner, chapter, data_root=args.data_root, device=args.device,
                       reuse_from=args.reuse_from)
     if args.plan:
         for spec in specs:

@@ -28,7 +28,9 @@
 # and DSA augmentation.
 #
 # The notebook runs one **profile** (`smoke`: seconds, `cpu`: a laptop, `paper`: the thesis
-# protocol on a GPU). Every table says which profile and budget produced it.
+# protocol on a GPU). Every table says which profile and budget produced it. The chapter's analyses
+# (Tables 5.3, 5.4, B.T1, Figures 5.3, 5.4, B.F2) are in `10_dm_analyses.ipynb`, so that each
+# notebook's cpu run stays within about two hours; they read this notebook's rows.
 
 # %% tags=["parameters"]
 PROFILE = "smoke"  # smoke (seconds) | cpu (~1.5 h on 2 cores, reduced) | paper (thesis protocol, GPU)
@@ -47,7 +49,7 @@ import matplotlib.pyplot as plt
 
 from dc_lib.core.config import get_profile
 from dc_lib.runs.jobs import make_runner
-from dc_lib.runs.plotting import plot_accuracy_vs_ipc, plot_synsets, plot_time_curve, plot_tsne, save_figure
+from dc_lib.runs.plotting import plot_accuracy_vs_ipc, plot_synsets, save_figure
 from dc_lib.thesis import chapter5
 
 profile = get_profile(PROFILE)
@@ -96,62 +98,6 @@ print(chapter5.write_table(runner, "5.2", summary_5_2, not_run_5_2,
                            "Table 5.2: instance vs batch normalisation (DM)"))
 
 # %% [markdown]
-# ## Table 5.3: do the sets train other architectures? (batch norm everywhere)
-#
-# Sets condensed with one network (C) train networks of another (T). The thesis learns DSA's set with
-# ConvNet-BN and DM's with each of ConvNet-BN, AlexNet-BN, VGG11-BN and ResNet18-BN (CIFAR10, 50 images
-# per class) and trains all four BN networks on each: DM's sets transfer better than DSA's, and sets
-# learned with the deeper networks transfer worse. DM condenses with ResNet18-BN in its stride-1 +
-# average-pooling form (appendix B.1); DSA's set is made as chapter 4 makes its own.
-#
-# *Stored output: smoke run, not results; the cpu-profile table is `results/chapter5/cpu/table_*.md`.*
-
-# %%
-summary_5_3, not_run_5_3 = chapter5.table_5_3(runner)
-print(chapter5.write_table(runner, "5.3", summary_5_3, not_run_5_3,
-                           "Table 5.3: cross-architecture generalisation, batch norm everywhere"))
-
-# %% [markdown]
-# ## Table 5.4 and Figure B.F2: which networks should DM sample?
-#
-# DM embeds the images with a freshly initialised network at every iteration. Would trained networks
-# do better? ConvNets are trained on the whole training set with their intermediate states kept, the
-# states grouped by accuracy on a validation split carved from the training set, and DM draws its
-# network from one group at a time (or from all of them). The thesis (CIFAR10, 1,000 ConvNets): fresh
-# networks work as well as trained ones of any group; trained ones change how the images look (Figure
-# B.F2), not how well they train. A group that no kept state reaches at this profile's budget is listed
-# as such.
-#
-# *Stored output: smoke run, not results; the cpu-profile table is `results/chapter5/cpu/table_*.md`.*
-
-# %%
-summary_5_4, not_run_5_4 = chapter5.table_5_4(runner)
-print(chapter5.write_table(runner, "5.4", summary_5_4, not_run_5_4,
-                           "Table 5.4: the networks DM draws its embedding from (DM, ConvNet)"))
-sets_b_f2, titles_b_f2 = chapter5.figure_b_f2_sets(runner)
-fig = plot_synsets(sets_b_f2, titles=titles_b_f2, panel_inches=3.0, why_none="Table 5.4 made no set in this profile")
-save_figure(fig, out_dir / "figure_B.F2.png")
-plt.show()
-
-# %% [markdown]
-# ## Figure 5.4: accuracy against condensation time
-#
-# DM's iterations are cheap (one forward pass per class, no inner loop), DSA's are not. The thesis
-# trains both on CIFAR10 at 50 images per class on one GPU: DM reaches the accuracy DSA has after
-# 15 hours in under 20 minutes. Here each method condenses once, timed on the machine running this
-# notebook; the set is kept at a few iterations along the way and each snapshot is evaluated like a
-# finished set. The text under the table gives the ratio measured here beside the thesis's.
-
-# %%
-# NBVAL_IGNORE_OUTPUT
-# (wall times differ from machine to machine and run to run)
-curve = chapter5.figure_5_4(runner)
-print(chapter5.write_figure_5_4(runner, curve))
-fig = plot_time_curve(curve, title=f"Figure 5.4 ({profile.name} profile)")
-save_figure(fig, out_dir / "figure_5.4.png")
-plt.show()
-
-# %% [markdown]
 # ## Figure 5.2: what the synthetic images look like
 #
 # DM starts from real images and keeps them recognisable; matching the embedding
@@ -161,21 +107,6 @@ plt.show()
 sets = chapter5.figure_5_2_sets(runner)
 fig = plot_synsets(sets)
 save_figure(fig, out_dir / "figure_5.2.png")
-plt.show()
-
-# %% [markdown]
-# ## Figure 5.3: where the synthetic images sit among the real ones
-#
-# Real images of the first classes and the DC, DSA and DM sets of those classes, all embedded by one
-# network trained on the whole training set, mapped to 2-D together by t-SNE. The thesis (CIFAR10,
-# 50 images per class): DM's images spread over the real distribution, DC's and DSA's gather in parts of
-# it. The sets are the ones chapters 3, 4 and 5 made in this profile (run those notebooks first).
-
-# %%
-points, lines = chapter5.figure_5_3(runner)
-print("\n".join(lines))
-fig = plot_tsne(points, title=f"Figure 5.3 ({profile.name} profile)") if len(points) else None
-save_figure(fig, out_dir / "figure_5.3.png")
 plt.show()
 
 # %% [markdown]
@@ -204,20 +135,6 @@ plt.show()
 summary_in, not_run_in = chapter5.imagenet_1k(runner)
 print(chapter5.write_table(runner, chapter5.IMAGENET, summary_in, not_run_in,
                            "Section 5.3.2: DM vs random selection on ImageNet-1K (64x64)"))
-
-# %% [markdown]
-# ## Appendix B.T1: generative models as set makers
-#
-# Could a generative model trained on the same data give a better small set? Its samples, the same
-# number per class, train the same ConvNets. The thesis (CIFAR10): GMMN, DC-VAE and BigGAN samples are
-# no better than random real images, pixel-space MMD helps a little, DM far more. The models here are
-# tiny stand-ins for the thesis's (one small conditional generator trained as a GMMN, a VAE and a GAN
-# with DiffAugment; `dc_lib.methods.generators`).
-
-# %%
-summary_b1, not_run_b1 = chapter5.table_b_t1(runner)
-print(chapter5.write_table(runner, "B.T1", summary_b1, not_run_b1,
-                           "Table B.T1: generative models and pixel MMD vs DM (ConvNet)"))
 
 # %% [markdown]
 # ## Reading the results

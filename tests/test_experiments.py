@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 
 from dc_lib.core.config import get_profile
@@ -202,3 +203,12 @@ def test_a_table_names_only_the_budgets_of_the_methods_it_ran(runner):
     assert "coreset features" not in profile_line(runner, "", chapter=3, methods={"dc"})
     assert "whole-set networks" in profile_line(runner, "", chapter=5, methods={"whole"})
     assert "no cell of this table was run" in profile_line(runner, "", chapter=4, methods=set())
+
+
+def test_a_table_with_rows_on_the_lossy_cifar10_copy_says_so_in_its_header():
+    from dc_lib.core.data import LOSSY_FILES
+    from dc_lib.runs.tables import data_caveats
+
+    lossy = pd.DataFrame({"note": ["", LOSSY_FILES["cifar10_jpeg.npz"]]})
+    assert "cifar10_jpeg.npz: lossy JPEG copy of CIFAR-10" in data_caveats(lossy)
+    assert data_caveats(pd.DataFrame({"note": ["", "copied from chapter 3"]})) == ""

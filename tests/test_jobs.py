@@ -12,6 +12,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -101,8 +102,14 @@ def test_a_planner_refuses_to_load_data(tmp_path):
         chapter5.figure_5_2_sets(Planner(SMOKE, tmp_path, device="cpu"))
 
 
+def _chapter5_and_its_analyses(planner) -> None:
+    chapter5.all_cells(planner)
+    chapter5.analysis_cells(planner)
+
+
 def test_cells_that_share_a_set_are_one_job():
-    jobs = {t.cell: s.id for s in plan(chapter5) for t in s.tasks}
+    # planned together: the analyses' notebook plans its own, and reads chapter 5's rows of the shared set
+    jobs = {t.cell: s.id for s in plan(SimpleNamespace(all_cells=_chapter5_and_its_analyses)) for t in s.tasks}
     same_set = [c for c in jobs if c.method == "dm" and c.ipc == 1 and c.condense_arch == "convnet"
                 and c.setting in ("", "norm=instancenorm", "net_distribution=random")]
     # B.T1's DM row and Table 5.4's fresh-network column are Table 5.1's set
@@ -268,10 +275,7 @@ def test_two_backends_writing_into_one_results_dir_at_once_keep_every_row(tmp_pa
         df = rows(tmp_path)
     expected = Planner(SMOKE, tmp_path, device="cpu")
     chapter5.all_cells(expected)
-    # 1 set x 1 net each, but for Table 5.4's groups that the smoke pool's few states do not reach
-    empty = [t for t in expected.tasks if t.cell.table == "5.4" and t.cell.setting not in set(df.setting)]
-    assert len(empty) < len([t for t in expected.tasks if t.cell.table == "5.4"])
-    assert len(df) == len(df.drop_duplicates([*KEY, "net_idx"])) == len(expected.tasks) - len(empty)
+    assert len(df) == len(df.drop_duplicates([*KEY, "net_idx"])) == len(expected.tasks)  # 1 set x 1 net each
 
 
 # -- aggregating ----------------------------------------------------------------------------------
@@ -421,7 +425,7 @@ def _reproduce(tmp_path, *args, env=None):
     (["chapter5", "--jobs", "two"], "--jobs must be a whole number"),
     (["chapter5", "--jobs", "9999"], "--jobs 9999 is more than the"),
     (["chapter5", "--gpus", "0", "--device", "cpu"], "--gpus with --device cpu"),
-    (["quickstart", "--jobs", "2"], "are for chapter3, chapter4 and chapter5"),
+    (["quickstart", "--jobs", "2"], "are for chapter3, chapter4, chapter5 and chapter5_analyses"),
     (["chapter5", "--slurm", "--jobs", "2"], "leave out --jobs and --gpus"),
     (["chapter5", "--time", "10"], "go with --slurm"),
     (["chapter5", "--aggregate", "--jobs", "2"], "--aggregate only renders"),
@@ -455,6 +459,34 @@ def test_the_plan_is_printed_as_json_lines_and_nothing_is_written(tmp_path):
     specs = [json.loads(line) for line in out.stdout.splitlines()]
     assert [s.pop("id") for s in specs] == [s.id for s in plan(chapter5, out=tmp_path / "out")]
     assert not (tmp_path / "out").exists()
+
+
+ANALYSES = {"5.3", "5.4", "B.T1"}
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "paper"])
+def test_chapter5s_jobs_leave_its_analyses_to_their_own_notebook(profile):
+    planner = Planner(get_profile(profile), "unused", device="cpu")
+    chapter5.all_cells(planner)
+    assert {t.cell.table for t in planner.tasks} & ANALYSES == set()
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "paper"])
+def test_the_analyses_jobs_are_tables_5_3_5_4_and_b_t1(profile):
+    planner = Planner(get_profile(profile), "unused", device="cpu")
+    chapter5.analysis_cells(planner)
+    assert {t.cell.table for t in planner.tasks} == ANALYSES
+
+
+def test_the_analyses_plan_from_the_command_line_is_analysis_cells(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "dc_lib", "jobs", "chapter5_analyses", "--profile", "smoke",
+                          "--out", str(tmp_path / "out"), "--plan"], capture_output=True, text=True, cwd=ROOT,
+                         env=subprocess_env())
+    assert out.returncode == 0, out.stderr
+    planner = Planner(SMOKE, tmp_path / "out", device="cpu")
+    chapter5.analysis_cells(planner)
+    ids = [s.id for s in plan_jobs(planner, 5)]
+    assert [json.loads(line)["id"] for line in out.stdout.splitlines()] == ids
 
 
 def test_reproduce_sh_with_two_workers_then_renders_the_tables_from_their_rows(tmp_path, tiny_arrays):

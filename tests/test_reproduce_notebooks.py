@@ -26,4 +26,4 @@ def test_the_quickstart_runs_headless_and_writes_its_table_and_figures(tmp_path)
 def test_an_unknown_name_lists_the_notebooks():
     r = subprocess.run([str(ROOT / "reproduce.sh"), "chapter9"], capture_output=True, text=True)
     assert r.returncode == 2
-    assert "available: quickstart, chapter3, chapter4, chapter5, own_data, continual, nas, distillation" in r.stderr
+    assert "available: quickstart, chapter3, chapter4, chapter5, chapter5_analyses, own_data, continual, nas, distillation" in r.stderr

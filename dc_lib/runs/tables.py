@@ -16,6 +16,7 @@ import itertools
 import pandas as pd
 
 from ..core.config import ARCHS, PROFILES, Profile, dm_iterations, gm_iterations
+from ..core.data import LOSSY_FILES
 from ..core.files import atomic_write
 from . import listing
 from .claims import claims_of, claims_text
@@ -137,6 +138,15 @@ def file_id(table: str) -> str:
     return table.replace(":", "-").replace("/", "-")
 
 
+def data_caveats(summary: pd.DataFrame) -> str:
+    """`` (data: ...)`` for the title of a table with rows on a stand-in copy of a dataset (the lossy
+    CIFAR-10), so that its header says so, not only the note of each row; "" otherwise."""
+    notes = set(summary.note) if len(summary) and "note" in summary else set()
+    caveats = sorted({f"{name}: {text}" for name, text in LOSSY_FILES.items()
+                      if any(text in str(note) for note in notes)})
+    return f" (data: {'; '.join(caveats)})" if caveats else ""
+
+
 def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str, evaluation: str, *,
                 chapter: int, planned: listing.Planned | None = None, never: str = "", reproduce: str | None = None,
                 extra: str = "") -> str:
@@ -158,6 +168,7 @@ def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, titl
     claims = claims_text(table, summaries)
     after = "\n".join(filter(None, (claims, extra)))
     methods = set(summary.method) if len(summary) else set()
+    title += data_caveats(summary)
     write_summary(summary, runner.out_dir, f"table_{file_id(table)}", title=title,
                   profile_line=profile_line(runner, evaluation, chapter, methods), not_run=not_run, after=after)
     return markdown_table(summary, not_run) + (f"\n{after}" if after else "")

@@ -383,14 +383,22 @@ def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, titl
 
 
 def all_cells(runner: Runner, datasets=None, ipcs=None) -> None:
-    """Every table cell the chapter 5 notebook runs, in its order (Tables 5.1-5.4, Figure 5.5, the
-    ImageNet-1K cells of section 5.3.2, Table B.T1). With a
-    :class:`~dc_lib.runs.jobs.Planner` this records them as jobs instead of running them; the sets
-    Figure 5.2 draws are Table 5.1's."""
+    """Every table cell the chapter 5 notebook runs, in its order (Tables 5.1, 5.2, Figure 5.5, the
+    ImageNet-1K cells of section 5.3.2). With a :class:`~dc_lib.runs.jobs.Planner` this records them
+    as jobs instead of running them; the sets Figure 5.2 draws are Table 5.1's. The chapter's analyses
+    are :func:`analysis_cells`'s."""
     table_5_1(runner, datasets, ipcs)
     table_5_2(runner)
-    table_5_3(runner)
-    table_5_4(runner)
     figure_5_5(runner)
     imagenet_1k(runner)
+
+
+def analysis_cells(runner: Runner) -> None:
+    """Every table cell the notebook of chapter 5's analyses runs (``./reproduce.sh chapter5_analyses``:
+    Tables 5.3, 5.4 and B.T1), in its order. They sit in a notebook of their own so that each of the two
+    stays within the cpu profile's ~2 hours; both write into chapter 5's results folder, whose Table 5.1
+    rows are B.T1's random and DM rows and Table 5.4's fresh-network column. Figures 5.3 and 5.4 are no
+    table cells (a t-SNE of existing sets; a timed run), so they are not jobs."""
+    table_5_3(runner)
+    table_5_4(runner)
     table_b_t1(runner)
