@@ -42,7 +42,8 @@ import matplotlib.pyplot as plt
 
 from dc_lib.core.config import get_profile, gm_iterations
 from dc_lib.runs.jobs import make_runner
-from dc_lib.runs.plotting import plot_accuracy_vs_ipc, plot_forgetting_counts, plot_synsets, save_figure
+from dc_lib.runs.plotting import (plot_accuracy_vs_ipc, plot_forgetting_counts, plot_sensitivity, plot_synsets,
+                                  save_figure)
 from dc_lib.thesis import chapter3
 
 profile = get_profile(PROFILE)
@@ -172,6 +173,25 @@ print(chapter3.table_a_t1(runner))
 fig = plot_synsets(chapter3.figure_a_f3_sets(runner),
                    why_none="Table 3.1 made no 10-ipc DC set in this run: not in the profile's plan, or no data")
 save_figure(fig, out_dir / "figure_A.F3.png")
+plt.show()
+
+# %% [markdown]
+# ## Figure A.F2: how many outer iterations K, how many matching rounds T?
+#
+# Appendix A.1 chooses K = 1000 outer iterations and T = 10 matching rounds at 10 images per class
+# from a sensitivity study on four datasets: the best K and T are alike across them. Here one DC run
+# per T keeps its set at several K along the way (K only counts iterations, so the set at K = k is
+# the one a run of k iterations ends with), and each is evaluated like a finished set; ς_θ, the
+# network epochs between rounds, stays as the ipc's schedule whatever T. The thesis does not print the
+# T and K it tried; the paper profile tries T = 1, 2, 5, 10, 20 and 7 values of K up to 1000.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# (wall times differ from machine to machine and run to run)
+curve_f2 = chapter3.figure_a_f2(runner)
+print(chapter3.write_figure_a_f2(runner, curve_f2))
+fig = plot_sensitivity(curve_f2, title="Figure A.F2", why_none="not run in this profile (see above)")
+save_figure(fig, out_dir / "figure_A.F2.png")
 plt.show()
 
 # %% [markdown]

@@ -147,6 +147,10 @@ class GradientMatchingPlan:
         arch_epochs: evaluation epochs per evaluation architecture, overriding ``eval_epochs`` for
             it, e.g. ``(("vgg11", 500),)``: the larger networks of the cross-architecture tables need
             more epochs than a ConvNet to converge on a tiny set.
+        sensitivity: Figure A.F2's (datasets, ipc, rounds, snapshots): one DC run of K outer iterations per
+            T in ``rounds`` (ς_θ as the ipc's schedule), its set evaluated at ``snapshots`` values of K along
+            the run (thesis: MNIST, FashionMNIST, SVHN, CIFAR10 at 10 ipc; the T and K it tried are not
+            printed); None = not run.
         dsa_iterations_multi: K for this chapter's DSA sets above 1 ipc (None = the profile's
             ``gm_iterations_multi``); lets a chapter spend spare time on DSA without rerunning
             the DC and coreset rows it copies from chapter 3.
@@ -171,6 +175,7 @@ class GradientMatchingPlan:
     same_evaluation: tuple[tuple[str, ...], tuple[int, ...]] | None = None
     dsa_iterations_multi: int | None = None
     arch_epochs: tuple[tuple[str, int], ...] = ()
+    sensitivity: tuple[tuple[str, ...], int, tuple[int, ...], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -285,7 +290,7 @@ PROFILES: dict[str, Profile] = {
         eval_epochs_plain=4, gm_iterations=1, gm_batch_real=8, feature_epochs=2, coreset_pool=40,
         chapter3=GradientMatchingPlan(("mnist",), (1,), curve_ipcs=(), dc_init="noise",
                                       cross_arch=(("convnet",), ("mlp", "convnet")), ablations=("A.T2",),
-                                      ors_draws=3, ors_ipcs=(1,)),
+                                      ors_draws=3, ors_ipcs=(1,), sensitivity=(("mnist",), 1, (1, 2), 2)),
         chapter4=GradientMatchingPlan(("mnist",), (1,), cross_arch=(("convnet",), ("mlp", "convnet")),
                                       per_op=("none", "crop", "combination"), per_op_ipc=1,
                                       schemes=("mnist", 1, ("ours", "C"), ("crop",)), evolution=("mnist", 1, 2),
@@ -339,6 +344,9 @@ PROFILES: dict[str, Profile] = {
                                       ablations=("A.T2", "A.T3", "A.T4", "A.T5", "A.T6", "A.T7"),
                                       # The whole-set bound: one network, 2 epochs (whole_epochs), per dataset.
                                       ablate_condensing=False, ors_draws=20, ors_ipcs=(1,), whole=True,
+                                      # No Figure A.F2 (sensitivity=None): its K axis at 10 ipc would end at this
+                                      # profile's K = 6 of the thesis's 1000 (an outer iteration with T = 10 costs
+                                      # ~159 s here), short of where the choice of K is made.
                                       arch_epochs=CPU_ARCH_EPOCHS),
         chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), eval_epochs=200, arch_epochs=CPU_ARCH_EPOCHS,
                                       cross_arch=(("convnet",), ARCHS), per_op=("combination",),
@@ -370,7 +378,9 @@ PROFILES: dict[str, Profile] = {
         chapter3=GradientMatchingPlan(("mnist", "fashionmnist", "svhn", "cifar10"), (1, 10, 50),
                                       curve_ipcs=(20, 30, 40), dc_init="noise", cross_arch=(ARCHS, ARCHS),
                                       ablations=("A.T2", "A.T3", "A.T4", "A.T5", "A.T6", "A.T7"),
-                                      ors_draws=1000, ors_ipcs=(1, 10), whole=True, cifar100_ipcs=(1, 10)),
+                                      ors_draws=1000, ors_ipcs=(1, 10), whole=True, cifar100_ipcs=(1, 10),
+                                      # Figure A.F2: T from 1 to 20 around the thesis's 10, K at 7 points up to 1000.
+                                      sensitivity=(("mnist", "fashionmnist", "svhn", "cifar10"), 10, (1, 2, 5, 10, 20), 7)),
         chapter4=GradientMatchingPlan(("mnist", "fashionmnist", "svhn", "cifar10"), (1, 10, 50),
                                       cross_arch=(ARCHS, ARCHS),
                                       per_op=("none", "color", "crop", "cutout", "flip", "scale", "rotate",

@@ -33,7 +33,7 @@ from ..methods.baselines import (embed_all, feature_network, select_forgetting, 
 from ..methods.distribution_matching import DMConfig, condense_dm, condense_mmd_pixels
 from ..methods.generators import METHODS as GENERATORS
 from ..methods.generators import GeneratorConfig, cached_generator, sample_set
-from ..methods.gradient_matching import GMConfig, condense_gm, gm_method
+from ..methods.gradient_matching import GMConfig, condense_gm, gm_method, loop_schedule
 from ..methods.network_pool import RANDOM, group_states, train_pool
 from .results import Cell, ResultStore, make_rows
 from .settings import parse_setting
@@ -200,7 +200,9 @@ class Runner:
         if cell.method in ("dc", "dsa", "dc_aug"):
             setting = parse_setting(cell.setting)
             init, strategy, sides = self._gm_plan(cell, real)
-            return GMConfig(iterations=self.gm_iterations(cell), batch_real=p.gm_batch_real, init=init,
+            # Figure A.F2 varies T alone: the ipc's network epochs between rounds (ς_θ) stay.
+            loops = None if setting.rounds is None else (setting.rounds, loop_schedule(cell.ipc)[1])
+            return GMConfig(iterations=self.gm_iterations(cell), batch_real=p.gm_batch_real, init=init, loops=loops,
                             dsa_strategy=strategy, metric=setting.metric, sides=sides,
                             arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
                             arch_overrides=setting.condense_net)

@@ -265,6 +265,23 @@ def plot_tsne(points: pd.DataFrame, title: str = ""):
     return fig
 
 
+def plot_sensitivity(curve: pd.DataFrame, title: str = "", why_none: str = ""):
+    """Figure A.F2: test accuracy (mean ± std, %) against K (outer iterations, log axis), one line per T,
+    one panel per dataset; ``curve`` as :func:`dc_lib.thesis.chapter3.figure_a_f2` returns it. Empty:
+    prints ``why_none`` and returns None."""
+    if curve is None or not len(curve):
+        _skip(title or "Figure A.F2", why_none or "no runs to plot")
+        return None
+    datasets = list(dict.fromkeys(curve.dataset))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        for rounds, g in curve[curve.dataset == dataset].groupby("rounds"):
+            g = g.sort_values("iteration")
+            ax.errorbar(g.iteration, g["mean"], yerr=g["std"], marker="o", capsize=3, label=f"T = {rounds}")
+        _accuracy_axes(fig, ax, "K (outer iterations)", f"{title} {dataset}".strip())
+    return fig
+
+
 def plot_time_curve(curve: pd.DataFrame, title: str = ""):
     """Test accuracy (mean ± std, %) against condensation wall time (minutes, log axis), one line per
     method (Figure 5.4), with DSA's final accuracy as a dashed line; ``curve`` as

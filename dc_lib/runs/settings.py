@@ -23,6 +23,8 @@ ReLU in the evaluation network T). Keys:
   are shared only when their budgets agree too;
 * ``net_distribution`` (random, a validation-accuracy group such as ``30-40`` or ``>=70``, all): the
   networks DM draws its embedding from (Table 5.4); ``random``, DM's own fresh networks, is the default;
+* ``rounds`` (a positive integer): T, the matching rounds per outer iteration of DC/DSA, in place of the
+  ipc's schedule (its network epochs between rounds, ς_θ, kept; Figure A.F2);
 * ``iteration`` (a non-negative integer): the set as it stood after that many iterations of its
   condensation, a snapshot of one timed run (Figure 5.4); part of the experiment's identity, so a
   snapshot never shares rows with a finished set;
@@ -72,6 +74,7 @@ class Setting:
         eval_aug: the evaluation networks' augmentation if fixed (``classic``, ``dsa``, ``none``;
             None = the method's own protocol).
         net_distribution: the networks DM draws from (Table 5.4; ``random`` = fresh ones, DM's own).
+        rounds: T of DC/DSA (Figure A.F2; None = the ipc's schedule).
         condense_tag: the non-default condensing options, for naming the saved set.
         canonical: the whole setting without defaults and labels (experiment identity).
     """
@@ -85,6 +88,7 @@ class Setting:
     test_aug: bool = True
     eval_aug: str | None = None
     net_distribution: str = RANDOM
+    rounds: int | None = None
     condense_tag: str = ""
     canonical: str = ""
 
@@ -114,7 +118,7 @@ def parse_setting(setting: str) -> Setting:
             raise ValueError(f"Setting part {part!r} is not key=value (in {setting!r})")
         pairs[key.strip()] = value.strip().lower()
     condense, evaluate, canonical = {}, {}, {}
-    metric, aug, scheme, eval_aug, networks = "ours", None, None, None, RANDOM
+    metric, aug, scheme, eval_aug, networks, rounds = "ours", None, None, None, RANDOM, None
     for key, value in pairs.items():
         base, _, stage = key.rpartition("_")
         if stage in ("c", "t") and base in NETWORK_DEFAULTS:
@@ -147,6 +151,11 @@ def parse_setting(setting: str) -> Setting:
             networks = value
             if value != RANDOM:
                 canonical[key] = value
+        elif key == "rounds":
+            if not value.isdigit() or int(value) < 1:
+                raise ValueError(f"rounds must be a positive integer, got {value!r}")
+            rounds = int(value)
+            canonical[key] = str(rounds)
         elif key == "iteration":
             if not value.isdigit():
                 raise ValueError(f"iteration must be a non-negative integer, got {value!r}")
@@ -154,13 +163,13 @@ def parse_setting(setting: str) -> Setting:
         elif key not in LABEL_KEYS:
             raise ValueError(f"Unknown setting key {key!r} in {setting!r}; valid: "
                              f"{', '.join(k + s for k in NETWORK_DEFAULTS for s in ('_c', '_t'))}, "
-                             f"distance, aug, scheme, eval_aug, net_distribution, iteration, and the label {', '.join(LABEL_KEYS)}")
+                             f"distance, aug, scheme, eval_aug, net_distribution, rounds, iteration, and the label {', '.join(LABEL_KEYS)}")
     sides, test_aug = SCHEMES[scheme or "ours"]
     if scheme not in (None, "ours"):
         canonical["scheme"] = scheme
         if sides is None and not test_aug:  # scheme a never augments: every op is the same experiment
             canonical.pop("aug", None)
-    condense_keys = [k for k in canonical if k.endswith("_c") or k in ("distance", "aug")]
+    condense_keys = [k for k in canonical if k.endswith("_c") or k in ("distance", "aug", "rounds")]
     tag = {k: canonical[k] for k in condense_keys}
     if networks != RANDOM:  # a file name: ">=70" -> "ge70"
         tag["nets"] = networks.replace(">=", "ge")
@@ -170,7 +179,7 @@ def parse_setting(setting: str) -> Setting:
     elif sides != "siamese":
         tag["sides"] = sides
     return Setting(condense_net=condense, eval_net=evaluate, metric=metric, aug=aug, scheme=scheme,
-                   sides=sides, test_aug=test_aug, eval_aug=eval_aug, net_distribution=networks,
+                   sides=sides, test_aug=test_aug, eval_aug=eval_aug, net_distribution=networks, rounds=rounds,
                    condense_tag="_".join(f"{k}-{tag[k]}" for k in sorted(tag)),
                    canonical=";".join(f"{k}={canonical[k]}" for k in sorted(canonical)))
 

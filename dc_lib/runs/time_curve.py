@@ -17,14 +17,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import torch
 
+from ..core.files import atomic_write
+from ..core.seeding import derive_seed
 from ..core.synset import SyntheticSet
+from ..engines.choose import evaluate_set
 from ..methods.watch import Watch
+from .experiments import Runner
+from .results import Cell, make_rows
+from .settings import parse_setting
 
 
 def snapshot_iterations(iterations: int, snapshots: int) -> list[int]:
@@ -88,6 +94,78 @@ def timed_snapshots(condense: Callable[[Watch], SyntheticSet], keep: list[int], 
                     [seconds[k] for k in keep], record)
 
 
+def device_name(device: torch.device) -> str:
+    """The machine a timing was measured on, as rows and tables name it."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU, {torch.get_num_threads()} torch threads"
+
+
+def snapshot_cells(cell: Cell, keep: list[int]) -> list[Cell]:
+    """The cells of the snapshots of one run of ``cell``: its setting plus ``iteration=k`` for each k of ``keep``."""
+    return [replace(cell, setting=";".join(filter(None, (cell.setting, f"iteration={k}")))) for k in keep]
+
+
+# condense(real, ipc, config, *, seed, progress, speed, watch) -> SyntheticSet: condense_gm or condense_dm.
+Condense = Callable[..., SyntheticSet]
+
+
+def timed_run(runner: Runner, cell: Cell, keep: list[int], condense: Condense) -> tuple[TimedRun, bool]:
+    """The timed condensation of ``cell`` kept at iterations ``keep``, and whether it was timed just now:
+    made once, saved under ``timed/`` (a rerun evaluates what is missing without timing again; another
+    budget or config, or another machine's device, times it again). Its seed is the cell's set seed, so
+    its last snapshot is the set the cell's own run makes with the same budget."""
+    real = runner.data(cell.dataset)
+    config = runner.method_config(cell, real)
+    seed = runner.set_seed(cell, 0)
+    record = {"method": cell.method, "dataset": cell.dataset, "ipc": cell.ipc, "arch": cell.condense_arch,
+              "config": repr(config), "seed": seed, "keep": keep, "device": device_name(real.device),
+              "budget": runner.cell_budget(cell, real)}
+    tag = parse_setting(cell.setting).condense_tag
+    path = (runner.out_dir / "timed" /
+            f"{cell.table}_{cell.dataset}_ipc{cell.ipc}_{cell.method}{'_' + tag if tag else ''}_K{config.iterations}.pt")
+    if path.is_file():
+        saved = torch.load(path, weights_only=False)
+        if saved.record == record:
+            return saved, False
+    p = runner.profile
+    run = timed_snapshots(lambda watch: condense(real, cell.ipc, config, seed=seed, progress=p.progress,
+                                                 speed=p.speed, watch=watch), keep, record)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: torch.save(run, tmp))
+    return run, True
+
+
+def evaluate_snapshots(runner: Runner, cell: Cell, snapshots: int, condense: Condense) -> list[tuple[str, str, str]]:
+    """Condense ``cell`` once, timed (:func:`timed_run`), keeping its set at about ``snapshots`` iterations
+    (:func:`snapshot_iterations` of its K), and evaluate each snapshot like a finished set: rows ``test_acc``
+    per network and ``seconds`` (the wall time to reach it; the note names the machine), setting
+    ``<cell's setting>;iteration=k``. A run timed again has every snapshot evaluated again, so one curve
+    is one run; a runner that only aggregates computes nothing. Returns the (method, setting, budget) of
+    every snapshot of this plan and budget, to pick its rows from older ones."""
+    real, p = runner.data(cell.dataset), runner.profile
+    keep = snapshot_iterations(runner.method_config(cell, real).iterations, snapshots)
+    snaps = snapshot_cells(cell, keep)
+    budget = runner.cell_budget(cell, real)
+    current = [(cell.method, snap.setting, budget) for snap in snaps]
+    missing = [snap for snap in snaps if not runner.store.has(snap, 0, p.name, budget)]
+    if not missing or not runner.computes:
+        return current
+    run, fresh = timed_run(runner, cell, keep, condense)
+    seed = runner.set_seed(cell, 0)
+    for i, snap in enumerate(snaps):
+        if not fresh and snap not in missing:
+            continue
+        # One evaluation seed for every snapshot: the curve's steps are the set's, not the networks'.
+        accs = evaluate_set(run.images[i].to(real.device), run.labels.to(real.device), real,
+                            runner.eval_config(snap, real), seed=derive_seed(seed, "eval", cell.eval_arch),
+                            progress=p.progress, speed=p.speed)
+        note = "; ".join(filter(None, (real.note, f"timed on {run.record['device']}")))
+        rows = make_rows(snap, 0, seed, accs, profile=p.name, budget=budget, data_source=real.source, note=note)
+        runner.store.append(rows + [{**rows[0], "net_idx": 0, "metric": "seconds", "value": round(run.seconds[i], 3)}])
+    return current
+
+
 def time_to_reach(curve: pd.DataFrame, accuracy: float) -> float:
     """The first wall time (s) at which a method's curve reaches ``accuracy`` (%), or NaN if it never does.
 
@@ -99,21 +177,28 @@ def time_to_reach(curve: pd.DataFrame, accuracy: float) -> float:
 CURVE_COLUMNS = ["dataset", "ipc", "method", "iteration", "seconds", "mean", "std", "n", "profile", "budget"]
 
 
-def time_curve_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Figure 5.4's curve from its tidy rows (setting ``iteration=k``; metrics ``test_acc`` per network and
-    ``seconds``): one line per (dataset, ipc, method, iteration) with the wall time, the mean and population
-    std of the accuracies (%) and their number, in order of method and iteration."""
+def _setting_value(setting: str, key: str) -> int:
+    """The integer ``key=value`` of a snapshot's setting, e.g. ``iteration`` of ``rounds=5;iteration=3``."""
+    return int(dict(part.split("=", 1) for part in setting.split(";") if "=" in part)[key])
+
+
+def time_curve_rows(rows: pd.DataFrame, keys: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The curve of snapshot rows (setting ``iteration=k``; metrics ``test_acc`` per network and ``seconds``,
+    Figures 5.4 and A.F2): one line per (dataset, ipc, method, ``keys``, iteration) with the wall time, the
+    mean and population std of the accuracies (%) and their number, in that order. ``keys``: integer setting
+    keys that tell a cell's runs apart (A.F2: ``rounds``), kept as columns after ``method``."""
+    columns = CURVE_COLUMNS[:3] + list(keys) + CURVE_COLUMNS[3:]
     if not len(rows):
-        return pd.DataFrame(columns=CURVE_COLUMNS)
-    rows = rows.assign(iteration=[int(s.partition("iteration=")[2].split(";")[0]) for s in rows.setting])
+        return pd.DataFrame(columns=columns)
+    rows = rows.assign(**{k: [_setting_value(s, k) for s in rows.setting] for k in (*keys, "iteration")})
     out = []
-    for (dataset, ipc, method, iteration, profile, budget), g in rows.groupby(
-            ["dataset", "ipc", "method", "iteration", "profile", "budget"], sort=True):
+    group = ["dataset", "ipc", "method", *keys, "iteration", "profile", "budget"]
+    for values, g in rows.groupby(group, sort=True):
         accs = g[g.metric == "test_acc"].value.astype(float).to_numpy()
         seconds = g[g.metric == "seconds"].value.astype(float)
         if not len(accs) or not len(seconds):
             continue
-        out.append({"dataset": dataset, "ipc": int(ipc), "method": method, "iteration": int(iteration),
-                    "seconds": float(seconds.iloc[0]), "mean": accs.mean(), "std": accs.std(ddof=0),
-                    "n": len(accs), "profile": profile, "budget": budget})
-    return pd.DataFrame(out, columns=CURVE_COLUMNS)
+        line = dict(zip(group, values))
+        out.append({**line, "ipc": int(line["ipc"]), **{k: int(line[k]) for k in (*keys, "iteration")},
+                    "seconds": float(seconds.iloc[0]), "mean": accs.mean(), "std": accs.std(ddof=0), "n": len(accs)})
+    return pd.DataFrame(out, columns=columns)

@@ -3,7 +3,7 @@
 Table 3.1 (coresets vs DC), Table 3.2 (cross-architecture), Figures 3.2 and 3.3, and the
 appendix: Table A.T1 (the datasets, counted in the loaded data), A.T2-T7 (ablations of the
 condensing / evaluation ConvNet and of the gradient distance), A.T8 (optimal random selection),
-A.T9 (CIFAR-100) and Figure A.F3 (the 10-ipc DC sets).
+A.T9 (CIFAR-100), Figure A.F2 (sensitivity to K and T) and Figure A.F3 (the 10-ipc DC sets).
 """
 
 from __future__ import annotations
@@ -11,14 +11,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+from pathlib import Path
 
 import pandas as pd
 
-from ..core.config import ARCHS, Profile
+from ..core.config import ARCHS, Profile, gm_iterations
+from ..core.files import atomic_write
 from ..core.models import ACTS, NORMS
+from ..methods.gradient_matching import condense_gm, loop_schedule
 from ..runs import dataset_table, tables
 from ..runs.experiments import Runner
 from ..runs.results import Cell, summarise
+from ..runs.time_curve import evaluate_snapshots, time_curve_rows
 
 METHODS = ("random", "herding", "kcenter", "forgetting", "dc")
 EVALUATION = ("DC and coreset sets train the evaluation networks without augmentation, except on MNIST "
@@ -199,6 +203,93 @@ def table_a_t9(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
     """Table A.T9: Table 3.1's methods on CIFAR-100 (the cells of :func:`planned_a_t9`)."""
     not_run = tables.run_cells(runner, planned_a_t9(runner.profile))
     return summarise(runner.rows("A.T9")), not_run
+
+
+# Figure A.F2's claim (appendix A.1): the best K and T are alike across datasets, which is why the thesis
+# takes K = 1000 and T = 10 at 10 ipc everywhere.
+THESIS_ROUNDS = 10
+
+
+def figure_a_f2(runner: Runner) -> pd.DataFrame:
+    """Figure A.F2: DC's sensitivity to K and T at the plan's ``sensitivity`` (datasets, ipc, rounds,
+    snapshots). For each dataset and each T of ``rounds``, one DC run of the profile's K outer iterations
+    with T matching rounds each (ς_θ as the ipc's schedule; setting ``rounds=T``) keeps its set at about
+    ``snapshots`` values of K, and each snapshot is evaluated like a finished set
+    (:func:`~dc_lib.runs.time_curve.evaluate_snapshots`: since K only counts iterations, the snapshot at k
+    is the set a run with K = k ends with). Not a table cell, so not a job: the notebook runs it.
+    Returns one line per (dataset, T, K): ``seconds`` (wall time to reach it), ``mean``, ``std``, ``n``;
+    empty when the plan has none or no dataset's data is here."""
+    plan = runner.profile.chapter3.sensitivity
+    if plan is None:
+        return time_curve_rows(pd.DataFrame(), keys=("rounds",))
+    datasets, ipc, rounds, snapshots = plan
+    current = []
+    for dataset in datasets:
+        if runner.data(dataset) is None:
+            continue
+        for t in rounds:
+            current += evaluate_snapshots(runner, _cell("A.F2", dataset, ipc, "dc", setting=f"rounds={t}"),
+                                          snapshots, condense_gm)
+    rows = runner.rows("A.F2")
+    if len(rows):  # this plan's snapshots at this budget, not those of an older K or budget
+        rows = rows[[key in current for key in zip(rows.method, rows.setting, rows.budget)]]
+    return time_curve_rows(rows, keys=("rounds",))
+
+
+def figure_a_f2_reading(profile: Profile, curve: pd.DataFrame, missing: list[str] = ()) -> str:
+    """What Figure A.F2's curve says about the thesis's claim (the best K and T are alike across datasets,
+    justifying K = 1000 and T = 10), or why this profile has no curve; ``missing``: the plan's datasets
+    whose data is not here."""
+    plan = profile.chapter3.sensitivity
+    if plan is None:
+        k = gm_iterations(profile, 10, "dc", 3)
+        return (f"Figure A.F2: not run in this profile (cost): its K axis at 10 ipc would end at this profile's "
+                f"K = {k} of the thesis's 1000, short of where the choice of K is made; "
+                f"`./reproduce.sh chapter3 --profile paper` runs it.")
+    lines = [f"Figure A.F2: {d}: data not available." for d in missing]
+    if not len(curve):
+        return "\n".join(lines or ["Figure A.F2: no curve in this profile."])
+    best = curve.loc[curve.groupby("dataset")["mean"].idxmax()]
+    for r in best.itertuples():
+        lines.append(f"- {r.dataset}: best T = {r.rounds}, K = {r.iteration} ({r.mean:.1f} %).")
+    last_k = curve.iteration.max()
+    for dataset, g in curve.groupby("dataset", sort=False):
+        at = g[(g.rounds == THESIS_ROUNDS) & (g.iteration == last_k)]
+        if len(at):
+            gap = g["mean"].max() - at["mean"].iloc[0]
+            lines.append(f"- {dataset}: the thesis's T = {THESIS_ROUNDS} at the largest K ({last_k}) is "
+                         f"{gap:.1f} points below this dataset's best.")
+    if best.dataset.nunique() < 2:
+        lines.append("Claim (the best K and T are alike across datasets): not checked, one dataset.")
+    else:
+        alike = best.rounds.nunique() == 1 and best.iteration.nunique() == 1
+        lines.append("Claim (the best K and T are alike across datasets): " + (
+            "holds at this budget." if alike else
+            "does not hold at this budget: the best (T, K) differ between datasets (above)."))
+    return "\n".join(lines)
+
+
+def write_figure_a_f2(runner: Runner, curve: pd.DataFrame) -> str:
+    """Write Figure A.F2's curve (``figure_A.F2_curve.csv``) and its reading (``figure_A.F2.md``); return
+    the markdown."""
+    plan = runner.profile.chapter3.sensitivity
+    missing = [d for d in (plan[0] if plan else ()) if runner.data(d) is None]
+    lines = [f"# Figure A.F2: DC's sensitivity to K and T ({runner.profile.name} profile)", ""]
+    if len(curve):
+        ipc = plan[1]
+        lines += [tables.profile_line(runner, EVALUATION, chapter=3, methods={"dc"}), "",
+                  f"DC at {ipc} ipc; ς_θ = {loop_schedule(ipc)[1]} network epochs between rounds whatever T. "
+                  "Each point: the set after K outer iterations of one run per T, evaluated like a finished set "
+                  "(per-row budgets in the rows of `results.csv`, table A.F2).", "",
+                  "| dataset | T | K | wall time (min) | test accuracy (%) | networks |", "|---|---|---|---|---|---|"]
+        lines += [f"| {r.dataset} | {r.rounds} | {r.iteration} | {r.seconds / 60:.2f} | {r['mean']:.1f} ± "
+                  f"{r['std']:.1f} | {r.n} |" for _, r in curve.iterrows()]
+        lines.append("")
+    lines.append(figure_a_f2_reading(runner.profile, curve, missing))
+    text = "\n".join(lines) + "\n"
+    atomic_write(runner.out_dir / "figure_A.F2_curve.csv", lambda tmp: curve.to_csv(tmp, index=False))
+    atomic_write(runner.out_dir / "figure_A.F2.md", lambda tmp: Path(tmp).write_text(text))
+    return text
 
 
 # Each table's plan: the cells (rows of its summary) a profile's run produces. Writing a table names

@@ -10,22 +10,18 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
-from dataclasses import replace
 
 import pandas as pd
-import torch
 
 from ..core.config import Profile
 from ..core.files import atomic_write
-from ..core.seeding import derive_seed
-from ..engines.choose import evaluate_set
 from ..methods.distribution_matching import condense_dm
 from ..methods.gradient_matching import condense_gm
 from ..methods.network_pool import DISTRIBUTIONS
 from ..runs import tables, tsne
 from ..runs.experiments import Runner
-from ..runs.results import Cell, make_rows, summarise
-from ..runs.time_curve import TimedRun, snapshot_iterations, time_curve_rows, time_to_reach, timed_snapshots
+from ..runs.results import Cell, summarise
+from ..runs.time_curve import device_name, evaluate_snapshots, time_curve_rows, time_to_reach
 
 
 def _arch(dataset: str, bn: bool = False) -> str:
@@ -196,40 +192,10 @@ F5_4_METHODS = {"dsa": condense_gm, "dm": condense_dm}
 THESIS_TIME_FRACTION = 20 / (15 * 60)
 
 
-def device_name(device: torch.device) -> str:
-    """The machine a timing was measured on, as rows and tables name it."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU, {torch.get_num_threads()} torch threads"
-
-
-def _timed_run(runner: Runner, cell: Cell, keep: list[int]) -> tuple[TimedRun, bool]:
-    """The timed condensation behind Figure 5.4's curve of ``cell``, and whether it was timed just now: made
-    once, saved under ``timed/`` (a rerun evaluates what is missing without timing again; another budget,
-    or another machine's device, times it again). Its seed is the cell's set seed, so its last snapshot is
-    the set Table 5.1 (DM) or Table 4.1 (DSA, chapter 4's K) makes with the same budget."""
-    real = runner.data(cell.dataset)
-    config = runner.method_config(cell, real)
-    seed = runner.set_seed(cell, 0)
-    record = {"method": cell.method, "dataset": cell.dataset, "ipc": cell.ipc, "arch": cell.condense_arch,
-              "config": repr(config), "seed": seed, "keep": keep, "device": device_name(real.device),
-              "budget": runner.cell_budget(cell, real)}
-    path = runner.out_dir / "timed" / f"F5.4_{cell.dataset}_ipc{cell.ipc}_{cell.method}_K{config.iterations}.pt"
-    if path.is_file():
-        saved = torch.load(path, weights_only=False)
-        if saved.record == record:
-            return saved, False
-    p = runner.profile
-    run = timed_snapshots(lambda watch: F5_4_METHODS[cell.method](real, cell.ipc, config, seed=seed, progress=p.progress,
-                                                                speed=p.speed, watch=watch), keep, record)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: torch.save(run, tmp))
-    return run, True
-
-
 def figure_5_4(runner: Runner) -> pd.DataFrame:
     """Figure 5.4: test accuracy against condensation wall time, DSA vs DM, at the plan's ``figure_5_4``
-    (dataset, ipc, snapshots). Each method condenses once, timed on this machine (:func:`_timed_run`);
+    (dataset, ipc, snapshots). Each method condenses once, timed on this machine
+    (:func:`~dc_lib.runs.time_curve.evaluate_snapshots`);
     each snapshot is evaluated like a finished set (rows ``test_acc`` per network, setting
     ``iteration=k``) and its wall time recorded (metric ``seconds``; the rows' note names the machine).
     A run timed again has every snapshot evaluated again, so one curve is one run. A runner that only
@@ -240,30 +206,10 @@ def figure_5_4(runner: Runner) -> pd.DataFrame:
     if plan is None or runner.data(plan[0]) is None:
         return time_curve_rows(pd.DataFrame())
     dataset, ipc, snapshots = plan
-    real, p = runner.data(dataset), runner.profile
     current = []
-    for method in F5_4_METHODS:
+    for method, condense in F5_4_METHODS.items():
         cell = Cell(5, "F5.4", dataset, ipc, method, _arch(dataset), _arch(dataset), "")
-        keep = snapshot_iterations(runner.method_config(cell, real).iterations, snapshots)
-        snaps = [replace(cell, setting=f"iteration={k}") for k in keep]
-        budget = runner.cell_budget(cell, real)
-        current += [(method, snap.setting, budget) for snap in snaps]
-        missing = [snap for snap in snaps if not runner.store.has(snap, 0, p.name, budget)]
-        if not missing or not runner.computes:
-            continue
-        run, fresh = _timed_run(runner, cell, keep)
-        seed = runner.set_seed(cell, 0)
-        for i, snap in enumerate(snaps):
-            if not fresh and snap not in missing:
-                continue
-            # One evaluation seed for every snapshot: the curve's steps are the set's, not the networks'.
-            accs = evaluate_set(run.images[i].to(real.device), run.labels.to(real.device), real,
-                                runner.eval_config(snap, real), seed=derive_seed(seed, "eval", cell.eval_arch),
-                                progress=p.progress, speed=p.speed)
-            note = "; ".join(filter(None, (real.note, f"timed on {run.record['device']}")))
-            rows = make_rows(snap, 0, seed, accs, profile=p.name, budget=budget, data_source=real.source, note=note)
-            runner.store.append(rows + [{**rows[0], "net_idx": 0, "metric": "seconds",
-                                         "value": round(run.seconds[i], 3)}])
+        current += evaluate_snapshots(runner, cell, snapshots, condense)
     rows = runner.rows("F5.4")
     if len(rows):  # this plan's snapshots at this budget, not those of an older K or budget
         rows = rows[[key in current for key in zip(rows.method, rows.setting, rows.budget)]]
