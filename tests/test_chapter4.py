@@ -1,3 +1,4 @@
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -66,6 +67,24 @@ def test_figure_4_5_histogram_is_tidy_and_says_where_in_the_loop_it_was_measured
     assert set(hist.outer_iteration) == {2} and set(hist["round"]) == {0} and set(hist.epochs_on_syn) == {0}
     weights = sum(p.numel() for p in get_network("convnet", 1, 10, (28, 28)).parameters() if p.dim() > 1)
     assert (hist.groupby(["method", "side"])["count"].sum() == 10 * weights).all()  # every class's entries
+
+
+def test_figure_4_5_is_read_back_not_replayed_when_its_sets_are_the_same(runner, monkeypatch):
+    first = chapter4.figure_4_5(runner)
+    monkeypatch.setattr(chapter4, "replay_outer_iteration", lambda *a, **k: pytest.fail("replayed again"))
+    pd.testing.assert_frame_equal(chapter4.figure_4_5(runner), first)
+
+
+def test_figure_4_5_is_replayed_when_a_set_changed(runner, monkeypatch):
+    chapter4.figure_4_5(runner)
+    record = json.loads((runner.out_dir / "figure_4.5_record.json").read_text())
+    record["sets"]["dsa"][2] = "another set"
+    (runner.out_dir / "figure_4.5_record.json").write_text(json.dumps(record))
+    replays = []
+    real_replay = chapter4.replay_outer_iteration
+    monkeypatch.setattr(chapter4, "replay_outer_iteration", lambda *a, **k: replays.append(1) or real_replay(*a, **k))
+    chapter4.figure_4_5(runner)
+    assert len(replays) == 2
 
 
 def _hist(medians, epochs=450, k=(7, 13)):
