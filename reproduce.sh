@@ -13,8 +13,8 @@ Usage: ./reproduce.sh NAME [--profile smoke|cpu|paper] [--device auto|cpu|cuda] 
 Names:
   quickstart DM at 10 images per class on MNIST against random real images (cpu: ~4 min)
              notebook: notebooks/00_quickstart.ipynb
-  chapter3   gradient matching (DC) and coreset baselines: Tables 3.1, 3.2, A.T2-A.T8,
-             Figures 3.2, 3.3; notebook: notebooks/03_gradient_matching.ipynb
+  chapter3   gradient matching (DC) and coreset baselines: Tables 3.1, 3.2, A.T1-A.T9,
+             Figures 3.2, 3.3, A.F2, A.F3; notebook: notebooks/03_gradient_matching.ipynb
   chapter4   differentiable Siamese augmentation (DSA): Tables 4.1-4.5 (4.2: CIFAR100),
              Figures 4.2, 4.5, 4.6; notebook: notebooks/04_siamese_augmentation.ipynb
              (reuses chapter 3's coreset and DC rows of the same profile when they exist)
@@ -56,7 +56,8 @@ Finished jobs are skipped on a rerun (results/<chapter>/<profile>/jobs/<id>.done
 reruns from its recorded sets and its condensation checkpoint.
 
 Outputs: results/<chapter>/<profile>/ (executed notebook, table_*.md, table_*_rows.csv,
-table_*_summary.csv, results.csv, figure_*.png, synsets/). Exit status is non-zero on any failure.
+table_*_summary.csv, results.csv, figure_*.png, synsets/; chapter5_analyses: results/chapter5/<profile>/).
+Exit status is non-zero on any failure.
 USAGE
 }
 

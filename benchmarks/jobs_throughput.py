@@ -35,13 +35,16 @@ from dc_lib.core.config import get_profile  # noqa: E402
 from dc_lib.runs.job_cost import job_seconds  # noqa: E402
 from dc_lib.runs.jobs import JobSpec, Planner, plan_jobs, run_job  # noqa: E402
 from dc_lib.runs.pool import cpu_cores, run_pool  # noqa: E402
+from dc_lib.cli import JOB_CHAPTERS  # noqa: E402
 from dc_lib.thesis import chapter3, chapter4, chapter5  # noqa: E402
 
 CHAPTERS = {3: chapter3, 4: chapter4, 5: chapter5}
 
-def plan(chapter: int, profile: str, out: Path, data_root) -> list[JobSpec]:
+
+def plan(chapter: int, profile: str, out: Path, data_root, cells: str = "all_cells") -> list[JobSpec]:
+    """The jobs of a chapter's notebook (``cells``: ``all_cells``, or chapter 5's ``analysis_cells``)."""
     planner = Planner(get_profile(profile), out, device="cpu")
-    CHAPTERS[chapter].all_cells(planner)
+    getattr(CHAPTERS[chapter], cells)(planner)
     return plan_jobs(planner, chapter, data_root=data_root, device="cpu")
 
 
@@ -77,18 +80,20 @@ def measure(chapter: int, profile: str, backend: str, workers: int, data_root) -
     return line
 
 
-def project(chapter: int) -> dict:
-    """The paper profile's jobs of one chapter, with their projected H100 hours."""
+def project(name: str) -> dict:
+    """The paper profile's jobs of one ``./reproduce.sh`` name (``chapter3`` ... ``chapter5_analyses``), with
+    their projected H100 hours."""
     p = get_profile("paper")
     out = Path(tempfile.gettempdir()) / "jobs_projection"
-    specs = plan(chapter, "paper", out, None)
+    chapter, cells = JOB_CHAPTERS[name]
+    specs = plan(chapter, "paper", out, None, cells)
     jobs, notes = [], set()
     for spec in specs:
         seconds, why = job_seconds(spec, p)
         jobs.append(seconds / 3600)
         notes.update(why)
     gpu_hours = sum(jobs)
-    return {"what": "projection", "chapter": chapter, "profile": "paper", "jobs": len(specs),
+    return {"what": "projection", "chapter": name, "profile": "paper", "jobs": len(specs),
             "cells": len({t.cell for s in specs for t in s.tasks}), "gpu_hours": round(gpu_hours, 1),
             "longest_job_hours": round(max(jobs), 1),
             "wall_hours_on": {str(g): round(max(gpu_hours / g, max(jobs)), 1) for g in (1, 8, 32)},
@@ -108,8 +113,8 @@ def main() -> None:
         runs = [("inline", 1)] + [("pool", int(w)) for w in args.workers.split(",")]
         for backend, workers in runs:
             print(json.dumps(measure(args.chapter, args.profile, backend, workers, args.data_root)), flush=True)
-    for chapter in (3, 4, 5):
-        print(json.dumps(project(chapter)), flush=True)
+    for name in JOB_CHAPTERS:
+        print(json.dumps(project(name)), flush=True)
 
 
 if __name__ == "__main__":

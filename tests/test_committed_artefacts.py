@@ -55,7 +55,7 @@ TABLES = sorted(p for p in RESULTS.glob("chapter*/*/table_*.md"))
 NUMBER = re.compile(r"^\d+\.\d ± \d+\.\d$")
 LABELS = ("not run in this profile (cost; ", "not run in this run", "not run for ", "not run in any profile",
           "data not available", "not implemented in this companion", "in Table ", "in Figure ")
-RUNS_IT = re.compile(r"`\./reproduce\.sh chapter(\d) --profile (\w+)` runs it")
+RUNS_IT = re.compile(r"`\./reproduce\.sh chapter(\d)(?:_analyses)? --profile (\w+)` runs it")
 PLANNED = {**chapter3.PLANNED, **chapter4.PLANNED, **chapter5.PLANNED}
 
 

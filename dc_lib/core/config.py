@@ -309,7 +309,7 @@ PROFILES: dict[str, Profile] = {
         chapter5=Chapter5Plan(table_5_1=(("mnist", "fashionmnist", "cifar10"), (1, 10)), whole=True,
                               table_5_2=(("mnist", 10),), figure_5_5=("mnist", (1, 5, 10)),
                               figure_5_2=(("mnist", 10), ("fashionmnist", 10)), mmd=False,
-                              # Unmeasured estimate of what these add to the chapter's ~2 h: t-SNE under a
+                              # Notebook 10 (unmeasured estimates, ~3 h in all, over the ~2 h target): t-SNE under a
                               # minute (chapter 3's FashionMNIST coreset network is reused); B.T1 ~20-25 min
                               # (3 generators x 1500 steps ~1 min each; 3 x 2 sets x 3 networks of 300
                               # epochs; pixel MMD on 2 cells; random and DM are Table 5.1's rows).

@@ -329,8 +329,9 @@ class Aggregator(Runner):
     def synset(self, cell: Cell, set_idx: int = 0) -> SyntheticSet:
         path = self.synset_path(cell, set_idx)
         if not path.is_file():
-            raise MissingJobOutput(f"{path} was not made by the jobs: rerun those of Table {cell.table} "
-                                   f"(./reproduce.sh with --profile {self.profile.name} and --jobs or --slurm), "
+            raise MissingJobOutput(f"{path} was not made by the jobs: rerun those of Table {cell.table} (the "
+                                   f"./reproduce.sh name of its notebook with --profile {self.profile.name} and "
+                                   "--jobs or --slurm), "
                                    "or run the notebook with AGGREGATE_ONLY = False to make it here")
         return super().synset(cell, set_idx)
 

@@ -1,4 +1,4 @@
-"""Accuracy against condensation wall time (Figure 5.4): snapshots of one timed run per method.
+"""Snapshots of one timed condensation run: accuracy against wall time (Figure 5.4), against K (Figure A.F2).
 
 The thesis (Figure 5.4, section 5.3.2) plots the test accuracy of DSA's and DM's CIFAR10 sets against
 the hours each method has trained, on one GTX 1080: DM reaches the accuracy DSA has after 15 hours in

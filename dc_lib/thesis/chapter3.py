@@ -208,6 +208,7 @@ def table_a_t9(runner: Runner) -> tuple[pd.DataFrame, list[tuple[Cell, str]]]:
 # Figure A.F2's claim (appendix A.1): the best K and T are alike across datasets, which is why the thesis
 # takes K = 1000 and T = 10 at 10 ipc everywhere.
 THESIS_ROUNDS = 10
+ALIKE = 1.0  # points: a (T, K) this close to every dataset's best counts as the datasets' common best
 
 
 def figure_a_f2(runner: Runner) -> pd.DataFrame:
@@ -248,7 +249,9 @@ def figure_a_f2_reading(profile: Profile, curve: pd.DataFrame, missing: list[str
                 f"`./reproduce.sh chapter3 --profile paper` runs it.")
     lines = [f"Figure A.F2: {d}: data not available." for d in missing]
     if not len(curve):
-        return "\n".join(lines or ["Figure A.F2: no curve in this profile."])
+        return "\n".join(lines or ["Figure A.F2: no curve in this profile (its runs are no jobs: with "
+                                   "AGGREGATE_ONLY, i.e. --jobs/--slurm/--aggregate, run `./reproduce.sh chapter3` "
+                                   "without them to make it)."])
     best = curve.loc[curve.groupby("dataset")["mean"].idxmax()]
     for r in best.itertuples():
         lines.append(f"- {r.dataset}: best T = {r.rounds}, K = {r.iteration} ({r.mean:.1f} %).")
@@ -261,11 +264,17 @@ def figure_a_f2_reading(profile: Profile, curve: pd.DataFrame, missing: list[str
                          f"{gap:.1f} points below this dataset's best.")
     if best.dataset.nunique() < 2:
         lines.append("Claim (the best K and T are alike across datasets): not checked, one dataset.")
-    else:
-        alike = best.rounds.nunique() == 1 and best.iteration.nunique() == 1
-        lines.append("Claim (the best K and T are alike across datasets): " + (
-            "holds at this budget." if alike else
-            "does not hold at this budget: the best (T, K) differ between datasets (above)."))
+        return "\n".join(lines)
+    # Alike: one (T, K) within ALIKE points of every dataset's best (single grid points are noisy).
+    gaps = curve.assign(gap=curve.groupby("dataset")["mean"].transform("max") - curve["mean"])
+    worst = gaps.groupby(["rounds", "iteration"]).gap.agg(["max", "size"])
+    worst = worst[worst["size"] == best.dataset.nunique()]["max"]
+    (t, k), gap = worst.idxmin(), worst.min()
+    lines.append("Claim (the best K and T are alike across datasets): " + (
+        f"holds at this budget: T = {t}, K = {k} is within {gap:.1f} points of every dataset's best."
+        if gap <= ALIKE else
+        f"does not hold at this budget: no (T, K) is within {ALIKE:.0f} point of every dataset's best "
+        f"(the closest, T = {t}, K = {k}, is {gap:.1f} points from one)."))
     return "\n".join(lines)
 
 

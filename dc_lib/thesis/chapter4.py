@@ -193,9 +193,12 @@ def figure_4_5(runner: Runner, dataset: str | None = None, ipc: int | None = Non
     real = runner.data(dataset)
     edges = np.logspace(-10, 0, bins + 1)
     rows = []
+    record_path = runner.out_dir / "figure_4.5_record.json"
+    hist_path = runner.out_dir / "figure_4.5_histogram.csv"
     if real is None:  # no data, no sets: an empty histogram (header only), which the plot skips
         hist = pd.DataFrame(columns=HISTOGRAM_COLUMNS)
-        atomic_write(runner.out_dir / "figure_4.5_histogram.csv", lambda tmp: hist.to_csv(tmp, index=False))
+        record_path.unlink(missing_ok=True)  # the empty histogram was measured from nothing
+        atomic_write(hist_path, lambda tmp: hist.to_csv(tmp, index=False))
         return hist
     made = [(method, runner.synset(_cell("4.1", dataset, ipc, method)),
              runner.method_config(_cell("4.1", dataset, ipc, method), real)) for method in ("dc", "dsa")]
@@ -204,8 +207,6 @@ def figure_4_5(runner: Runner, dataset: str | None = None, ipc: int | None = Non
     record = {"dataset": dataset, "ipc": ipc, "bins": bins, "seed": runner.seed,
               "sets": {m: [repr(config), syn.iteration, hashlib.sha1(syn.images.cpu().numpy().tobytes()).hexdigest()]
                        for m, syn, config in made}}
-    record_path = runner.out_dir / "figure_4.5_record.json"
-    hist_path = runner.out_dir / "figure_4.5_histogram.csv"
     if hist_path.is_file() and record_path.is_file() and json.loads(record_path.read_text()) == record:
         return pd.read_csv(hist_path)
     for method, syn, config in made:

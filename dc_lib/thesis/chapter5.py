@@ -223,7 +223,8 @@ def figure_5_4_verdict(curve: pd.DataFrame, device: str) -> str:
     methods = set(curve.method) if len(curve) else set()
     if methods != set(F5_4_METHODS):
         return ("Figure 5.4: " + ("no curve" if not methods else f"only {', '.join(sorted(methods))}'s curve") +
-                " in this profile (not run, its data is not here, or its jobs have not finished).")
+                " in this profile (not run, its data is not here, or the notebook ran with AGGREGATE_ONLY: its "
+                "timed runs are no jobs, so run `./reproduce.sh chapter5_analyses` without --jobs/--slurm/--aggregate).")
     dsa, dm = curve[curve.method == "dsa"], curve[curve.method == "dm"]
     final = dsa.sort_values("iteration").iloc[-1]
     dm_final = dm.sort_values("iteration").iloc[-1]
@@ -320,12 +321,17 @@ GENERATORS_NOTE = ("The generators are tiny stand-ins, one small conditional gen
                    "DiffAugment, not BigGAN. Pixel MMD: the linear-kernel baseline of Appendix B.2.")
 
 
+# The tables of notebook 10 (chapter 5's analyses), run by their own ./reproduce.sh name.
+ANALYSES = ("5.3", "5.4", "B.T1")
+
+
 def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, title: str) -> str:
     """Write a chapter 5 table (rows CSV, summary CSV, markdown with every thesis cell and the
     thesis's claims on it); return the markdown."""
     evaluation = EVALUATION + (f" {GENERATORS_NOTE}" if table == "B.T1" else "")
     return tables.write_table(runner, table, summary, not_run, title, evaluation, chapter=5,
-                              planned=PLANNED.get(table), never=NEVER.get(table, ""))
+                              planned=PLANNED.get(table), never=NEVER.get(table, ""),
+                              reproduce="chapter5_analyses" if table in ANALYSES else None)
 
 
 def all_cells(runner: Runner, datasets=None, ipcs=None) -> None:
