@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from dc_lib.core.config import get_profile
-from dc_lib.runs import listing
+from dc_lib.runs import listing, time_curve
 from dc_lib.runs.experiments import Runner
 from dc_lib.thesis import chapter5
 
@@ -86,7 +86,7 @@ def test_figure_5_4_records_each_snapshots_accuracy_and_seconds_and_a_rerun_time
     def no_timing(*args, **kwargs):
         raise AssertionError("a recorded snapshot was timed again")
 
-    monkeypatch.setattr(chapter5, "timed_snapshots", no_timing)
+    monkeypatch.setattr(time_curve, "timed_snapshots", no_timing)
     assert chapter5.figure_5_4(smoke_runner).equals(curve)
     assert "DSA's finished set" in chapter5.write_figure_5_4(smoke_runner, curve)
     from dc_lib.runs.jobs import Aggregator
@@ -102,7 +102,7 @@ def test_an_aggregating_runner_draws_figure_5_4_from_the_rows_it_finds_and_times
     def no_timing(*args, **kwargs):
         raise AssertionError("an aggregating runner timed a condensation")
 
-    monkeypatch.setattr(chapter5, "timed_snapshots", no_timing)
+    monkeypatch.setattr(time_curve, "timed_snapshots", no_timing)
     aggregator = Aggregator(get_profile("smoke"), tmp_path / "out", data_root=tiny_root, device="cpu")
     assert chapter5.figure_5_4(aggregator).empty
     assert "no curve" in chapter5.figure_5_4_verdict(chapter5.figure_5_4(aggregator), "CPU")
