@@ -166,6 +166,13 @@ def evaluate_snapshots(runner: Runner, cell: Cell, snapshots: int, condense: Con
     return current
 
 
+def current_snapshot_rows(runner: Runner, table: str, current: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """The rows of ``table`` whose (method, setting, budget) is among ``current`` (what
+    :func:`evaluate_snapshots` returned): this plan's snapshots at this budget, not those of an older K or budget."""
+    rows = runner.rows(table)
+    return rows[[key in current for key in zip(rows.method, rows.setting, rows.budget)]] if len(rows) else rows
+
+
 def time_to_reach(curve: pd.DataFrame, accuracy: float) -> float:
     """The first wall time (s) at which a method's curve reaches ``accuracy`` (%), or NaN if it never does.
 

@@ -22,7 +22,7 @@ from ..methods.gradient_matching import condense_gm, loop_schedule
 from ..runs import dataset_table, tables
 from ..runs.experiments import Runner
 from ..runs.results import Cell, summarise
-from ..runs.time_curve import evaluate_snapshots, time_curve_rows
+from ..runs.time_curve import current_snapshot_rows, evaluate_snapshots, time_curve_rows
 
 METHODS = ("random", "herding", "kcenter", "forgetting", "dc")
 EVALUATION = ("DC and coreset sets train the evaluation networks without augmentation, except on MNIST "
@@ -231,10 +231,7 @@ def figure_a_f2(runner: Runner) -> pd.DataFrame:
         for t in rounds:
             current += evaluate_snapshots(runner, _cell("A.F2", dataset, ipc, "dc", setting=f"rounds={t}"),
                                           snapshots, condense_gm)
-    rows = runner.rows("A.F2")
-    if len(rows):  # this plan's snapshots at this budget, not those of an older K or budget
-        rows = rows[[key in current for key in zip(rows.method, rows.setting, rows.budget)]]
-    return time_curve_rows(rows, keys=("rounds",))
+    return time_curve_rows(current_snapshot_rows(runner, "A.F2", current), keys=("rounds",))
 
 
 def figure_a_f2_reading(profile: Profile, curve: pd.DataFrame, missing: list[str] = ()) -> str:

@@ -21,7 +21,7 @@ from ..methods.network_pool import DISTRIBUTIONS
 from ..runs import tables, tsne
 from ..runs.experiments import Runner
 from ..runs.results import Cell, summarise
-from ..runs.time_curve import device_name, evaluate_snapshots, time_curve_rows, time_to_reach
+from ..runs.time_curve import current_snapshot_rows, device_name, evaluate_snapshots, time_curve_rows, time_to_reach
 
 
 def _arch(dataset: str, bn: bool = False) -> str:
@@ -210,10 +210,7 @@ def figure_5_4(runner: Runner) -> pd.DataFrame:
     for method, condense in F5_4_METHODS.items():
         cell = Cell(5, "F5.4", dataset, ipc, method, _arch(dataset), _arch(dataset), "")
         current += evaluate_snapshots(runner, cell, snapshots, condense)
-    rows = runner.rows("F5.4")
-    if len(rows):  # this plan's snapshots at this budget, not those of an older K or budget
-        rows = rows[[key in current for key in zip(rows.method, rows.setting, rows.budget)]]
-    return time_curve_rows(rows)
+    return time_curve_rows(current_snapshot_rows(runner, "F5.4", current))
 
 
 def figure_5_4_verdict(curve: pd.DataFrame, device: str) -> str:
