@@ -61,12 +61,18 @@ def test_table_5_3_condenses_dsa_with_convnet_bn_and_dm_with_the_four_bn_network
     assert all(listing.contains(cells, c) for c in listing.thesis_cells("5.3"))
 
 
+def test_table_5_3_in_cpu_condenses_no_dm_set_with_resnet18_bn_but_evaluates_every_set_on_it():
+    cells = chapter5.planned_5_3(get_profile("cpu"))
+    assert "resnet18_bn" not in {c.condense_arch for c in cells}
+    assert len(cells) == 16 and {c.eval_arch for c in cells} == set(chapter5.TABLE_5_3_ARCHS)
+
+
 def test_table_5_3s_dm_condenses_with_the_average_pooling_resnet_and_dsa_with_chapter_4s_k(tiny_root, tmp_path):
     from dataclasses import replace
 
     cpu = Runner(get_profile("cpu"), tmp_path, data_root=tiny_root, device="cpu")
     real = cpu.data("mnist")
-    dm, dsa = (next(c for c in chapter5.planned_5_3(cpu.profile) if c.method == m and c.condense_arch == a)
+    dm, dsa = (next(c for c in chapter5.planned_5_3(get_profile("paper")) if c.method == m and c.condense_arch == a)
                for m, a in (("dm", "resnet18_bn"), ("dsa", "convnet_bn")))
     assert cpu.method_config(replace(dm, dataset="mnist"), real).arch == "resnet18_ap_bn"
     # at 10 ipc chapter 4 gives its DSA sets more outer iterations than DC's

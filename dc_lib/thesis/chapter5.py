@@ -142,11 +142,12 @@ TABLE_5_3_ARCHS = ("convnet_bn", "alexnet_bn", "vgg11_bn", "resnet18_bn")
 def planned_5_3(profile: Profile) -> list[Cell]:
     """Table 5.3's cells a profile runs, at its ``table_5_3`` (dataset, ipc): DSA condensed with ConvNet-BN
     and DM condensed with each of the four BN networks (ResNet-18-BN with its stride-1 + average-pooling
-    variant, B.1), every set evaluated on the four BN networks."""
+    variant, B.1; the plan's ``table_5_3_dm_archs`` may keep fewer), every set evaluated on the four BN networks."""
     if profile.chapter5.table_5_3 is None:
         return []
     dataset, ipc = profile.chapter5.table_5_3
-    condensers = [("dsa", "convnet_bn")] + [("dm", arch) for arch in TABLE_5_3_ARCHS]
+    dm_archs = profile.chapter5.table_5_3_dm_archs or TABLE_5_3_ARCHS
+    condensers = [("dsa", "convnet_bn")] + [("dm", arch) for arch in TABLE_5_3_ARCHS if arch in dm_archs]
     return [Cell(5, "5.3", dataset, ipc, method, c_arch, t_arch, "norm=batchnorm")
             for method, c_arch in condensers for t_arch in TABLE_5_3_ARCHS]
 
