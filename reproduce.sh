@@ -47,6 +47,7 @@ job (cells sharing a set go together), run once; then the notebook only reads th
   --jobs N       N worker processes on this machine: one per GPU on CUDA (the first N), else one per
                  CPU core at most, each with cores/N torch threads
   --gpus 0,1     the GPUs to use, one worker each
+  --per-gpu K    K workers on each of those GPUs (default 1): packs small jobs onto a large GPU
   --slurm        one Slurm array element per job (needs sbatch and submitit: pip install -e ".[slurm]");
                  prints the command that renders the tables once the array has finished
     --partition P      --time T (per element; minutes or HH:MM:SS, default 24:00:00)
@@ -66,7 +67,7 @@ die() { echo "error: $*" >&2; exit 2; }
 need_value() { [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value (./reproduce.sh --help)"; }
 
 chapter="" profile="cpu" device="auto" data_root="${DC_DATA_ROOT:-}" data_root_from="DC_DATA_ROOT"
-jobs="" gpus="" slurm="" aggregate="" wait="" slurm_args=()
+jobs="" gpus="" per_gpu="" slurm="" aggregate="" wait="" slurm_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
@@ -75,11 +76,12 @@ while [[ $# -gt 0 ]]; do
     --data-root) need_value "$@"; data_root="$2"; data_root_from="--data-root"; shift 2 ;;
     --jobs) need_value "$@"; jobs="$2"; shift 2 ;;
     --gpus) need_value "$@"; gpus="$2"; shift 2 ;;
+    --per-gpu) need_value "$@"; per_gpu="$2"; shift 2 ;;
     --partition|--time|--gpus-per-job) need_value "$@"; slurm_args+=("$1" "$2"); shift 2 ;;
     --slurm) slurm=1; shift ;;
     --wait) wait=1; shift ;;
     --aggregate) aggregate=1; shift ;;
-    --profile=*|--device=*|--data-root=*|--jobs=*|--gpus=*|--partition=*|--time=*|--gpus-per-job=*)
+    --profile=*|--device=*|--data-root=*|--jobs=*|--gpus=*|--per-gpu=*|--partition=*|--time=*|--gpus-per-job=*)
       set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
     chapter*|quickstart|own_data|continual|nas|distillation)
       [[ -z "$chapter" ]] || die "name one chapter, not '$chapter' and '$1' (run ./reproduce.sh once per chapter)"
@@ -120,6 +122,10 @@ if [[ -n "$backend" || -n "$aggregate" ]]; then
     *) die "--jobs, --gpus, --slurm and --aggregate are for chapter3, chapter4, chapter5 and chapter5_analyses, not $chapter" ;; esac
 fi
 if [[ -n "$jobs" ]] && ! [[ "$jobs" =~ ^[1-9][0-9]*$ ]]; then die "--jobs must be a whole number of workers, 1 or more, got '$jobs'"; fi
+if [[ -n "$per_gpu" ]]; then
+  [[ "$backend" == pool ]] || die "--per-gpu goes with --jobs or --gpus (the pool of workers on this machine)"
+  [[ "$per_gpu" =~ ^[1-9][0-9]*$ ]] || die "--per-gpu must be a whole number of workers per GPU, 1 or more, got '$per_gpu'"
+fi
 if [[ -n "$slurm" ]] && ! command -v sbatch >/dev/null 2>&1; then
   die "--slurm, but there is no sbatch on PATH: run this on a Slurm login node"
 fi
@@ -156,6 +162,7 @@ if [[ -n "$backend" ]]; then
   [[ "$chapter" == chapter4 ]] && job_args+=(--reuse-from "$root/results/chapter3/$profile")
   [[ -n "$jobs" ]] && job_args+=(--jobs "$jobs")
   [[ -n "$gpus" ]] && job_args+=(--gpus "$gpus")
+  [[ -n "$per_gpu" ]] && job_args+=(--per-gpu "$per_gpu")
   [[ -n "$slurm" ]] && job_args+=(--slurm "${slurm_args[@]}")
   [[ -n "$wait" ]] && job_args+=(--wait)
   echo "Running the jobs of $chapter with profile=$profile ($backend) -> $out"

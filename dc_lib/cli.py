@@ -122,6 +122,8 @@ def _jobs_parser(sub) -> None:
     j.add_argument("--jobs", type=int, default=None, help="worker processes on this machine (one per GPU, "
                                                          "or one per CPU core at most)")
     j.add_argument("--gpus", default=None, help="GPU indices, one worker each, e.g. 0,1")
+    j.add_argument("--per-gpu", type=int, default=1,
+                   help="workers on each GPU (default 1): pack several small jobs onto one large GPU")
     j.add_argument("--slurm", action="store_true", help="submit one Slurm array element per job (submitit)")
     j.add_argument("--cluster", default="slurm", choices=("slurm", "local"), help=argparse.SUPPRESS)
     j.add_argument("--partition", default=None)
@@ -156,6 +158,8 @@ def _jobs(args) -> int:
     if not args.slurm and (args.partition or args.cpus_per_job or args.wait):
         raise UsageError("--partition, --cpus-per-job and --wait go with --slurm")
     pool = args.jobs is not None or gpus is not None
+    if args.per_gpu != 1 and not pool:
+        raise UsageError("--per-gpu goes with --jobs or --gpus (the pool of workers on this machine)")
     if args.slurm:
         from .runs.slurm import check_slurm, parse_minutes
 
@@ -166,7 +170,7 @@ def _jobs(args) -> int:
     elif pool:
         from .runs.pool import check_workers
 
-        devices, threads = check_workers(args.jobs, gpus, args.device)
+        devices, threads = check_workers(args.jobs, gpus, args.device, args.per_gpu)
     elif args.device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda, but torch sees no CUDA GPU")
     if args.data_root is not None and not Path(args.data_root).is_dir():

@@ -391,6 +391,8 @@ def jobs_cli(tmp_path, *args, env=None):
     (["--gpus", "0,x"], "--gpus must be GPU indices"),
     (["--slurm", "--jobs", "2"], "leave out --jobs and --gpus"),
     (["--partition", "gpu"], "go with --slurm"),
+    (["--per-gpu", "2"], "--per-gpu goes with --jobs or --gpus"),
+    (["--jobs", "1", "--device", "cpu", "--per-gpu", "2"], "--per-gpu 2 packs workers onto GPUs"),
 ])
 def test_a_bad_backend_is_one_error_line_exit_2_and_writes_nothing(tmp_path, args, message):
     if args == ["--gpus", "0"] and torch.cuda.device_count() > 0:
@@ -429,6 +431,8 @@ def _reproduce(tmp_path, *args, env=None):
     (["chapter5", "--slurm", "--jobs", "2"], "leave out --jobs and --gpus"),
     (["chapter5", "--time", "10"], "go with --slurm"),
     (["chapter5", "--aggregate", "--jobs", "2"], "--aggregate only renders"),
+    (["chapter5", "--per-gpu", "2"], "--per-gpu goes with --jobs or --gpus"),
+    (["chapter5", "--jobs", "1", "--per-gpu", "two"], "--per-gpu must be a whole number"),
 ])
 def test_reproduce_sh_refuses_a_bad_backend_before_writing_anything(tmp_path, args, message):
     out, repo = _reproduce(tmp_path, *args)
@@ -449,8 +453,51 @@ def test_reproduce_sh_slurm_without_sbatch_is_one_error_line(tmp_path):
 def test_reproduce_sh_help_lists_the_scale_out_options(tmp_path):
     out, _ = _reproduce(tmp_path, "--help")
     assert out.returncode == 0
-    assert all(option in out.stdout for option in ("--jobs N", "--gpus 0,1", "--slurm", "--partition", "--time",
-                                                   "--gpus-per-job", "--aggregate"))
+    assert all(option in out.stdout for option in ("--jobs N", "--gpus 0,1", "--per-gpu K", "--slurm", "--partition",
+                                                   "--time", "--gpus-per-job", "--aggregate"))
+
+
+def _two_gpus(monkeypatch, cores=16):
+    from dc_lib.runs import pool
+
+    monkeypatch.setattr(pool.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(pool.torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(pool, "cpu_cores", lambda: cores)
+    return pool
+
+
+def test_packing_puts_k_workers_on_each_gpu_and_shares_the_cores_among_all(monkeypatch):
+    pool = _two_gpus(monkeypatch)
+    assert pool.check_workers(None, [0, 1], "cuda", per_gpu=3) == ([0, 0, 0, 1, 1, 1], 2)
+    assert pool.check_workers(1, None, "auto", per_gpu=2) == ([0, 0], 8)
+
+
+def test_one_worker_per_gpu_is_the_default(monkeypatch):
+    pool = _two_gpus(monkeypatch)
+    assert pool.check_workers(2, None, "cuda") == ([0, 1], 8)
+
+
+@pytest.mark.parametrize("per_gpu", [0, -1, True, 1.5])
+def test_packing_refuses_a_count_that_is_not_a_positive_whole_number(monkeypatch, per_gpu):
+    pool = _two_gpus(monkeypatch)
+    with pytest.raises(ValueError, match="--per-gpu must be a whole number"):
+        pool.check_workers(None, [0], "cuda", per_gpu=per_gpu)
+
+
+def test_packed_workers_each_see_only_their_gpu(monkeypatch):
+    import queue as queue_module
+
+    from dc_lib.runs import pool
+
+    seen, devices = [], queue_module.Queue()
+    for device in [1, 1]:
+        devices.put(device)
+    monkeypatch.setattr(pool.torch, "set_num_threads", lambda n: None)
+    for _ in range(2):
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+        pool._pin_worker(devices, 4)
+        seen.append(os.environ["CUDA_VISIBLE_DEVICES"])
+    assert seen == ["1", "1"]
 
 
 def test_the_plan_is_printed_as_json_lines_and_nothing_is_written(tmp_path):

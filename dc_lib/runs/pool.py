@@ -9,9 +9,10 @@ that has used torch's thread pool or CUDA is not safe. A worker that dies (kille
 breaks the pool; the jobs it had not finished are reported as failed and rerun by the next
 call, since only a finished job has a done-marker.
 
-Pinning: on GPUs, worker ``i`` sees only GPU ``gpus[i]`` (``CUDA_VISIBLE_DEVICES``, set before torch
-touches CUDA); on CPU, each of ``N`` workers gets ``cores // N`` torch threads, so the workers
-together use the cores once, not ``N`` times over.
+Pinning: on GPUs, worker ``i`` sees only its GPU (``CUDA_VISIBLE_DEVICES``, set before torch
+touches CUDA); with ``per_gpu = k`` each GPU gets ``k`` workers (packing: a small job, e.g. a 1-ipc
+DM set, leaves most of a large GPU idle, and ``k`` of them share it). On CPU, each of ``N`` workers
+gets ``cores // N`` torch threads, so the workers together use the cores once, not ``N`` times over.
 """
 
 from __future__ import annotations
@@ -35,20 +36,27 @@ def cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
-def check_workers(workers: int | None, gpus: list[int] | None, device: str) -> tuple[list[int | None], int]:
+def check_workers(workers: int | None, gpus: list[int] | None, device: str,
+                  per_gpu: int = 1) -> tuple[list[int | None], int]:
     """Validate a pool's size against this machine; return (one device per worker, torch threads each).
 
-    ``gpus``: the GPU indices to use, one worker each (``--gpus 0,1``); ``workers`` alone on CUDA takes
-    the first ``workers`` GPUs, on CPU that many processes. Raises ``ValueError`` (one line) for more
-    workers than GPUs or than cores (each CPU worker needs a core of its own: more would only share
-    them and slow every job), a GPU index that is not there, or both flags disagreeing.
+    ``gpus``: the GPU indices to use (``--gpus 0,1``); ``workers`` alone on CUDA takes the first
+    ``workers`` GPUs, on CPU that many processes. ``per_gpu``: workers on each of those GPUs
+    (``--per-gpu``, default 1). Raises ``ValueError`` (one line) for more workers than GPUs or than
+    cores (each CPU worker needs a core of its own: more would only share them and slow every job), a
+    GPU index that is not there, both flags disagreeing, or ``per_gpu`` other than 1 without GPUs.
     """
     if workers is not None and workers < 1:
         raise ValueError(f"--jobs must be at least 1, got {workers}")
+    if isinstance(per_gpu, bool) or not isinstance(per_gpu, int) or per_gpu < 1:
+        raise ValueError(f"--per-gpu must be a whole number of workers per GPU, 1 or more, got {per_gpu!r}")
     cores = cpu_cores()
     on_gpu = gpus is not None or (device in ("cuda", "auto") and torch.cuda.is_available())
     if device == "cpu" and gpus is not None:
         raise ValueError("--gpus with --device cpu: name GPUs only for a CUDA run")
+    if per_gpu > 1 and not on_gpu:
+        raise ValueError(f"--per-gpu {per_gpu} packs workers onto GPUs, and this run has none: on CPU, --jobs N "
+                         "alone sets the workers")
     if on_gpu:
         count = torch.cuda.device_count()
         if gpus is None:
@@ -63,7 +71,8 @@ def check_workers(workers: int | None, gpus: list[int] | None, device: str) -> t
             raise ValueError(f"--gpus names a GPU twice: {','.join(map(str, gpus))}")
         if workers is not None and workers != len(gpus):
             raise ValueError(f"--jobs {workers} but --gpus names {len(gpus)} GPU(s): one worker per GPU")
-        return list(gpus), max(1, cores // len(gpus))
+        devices = [g for g in gpus for _ in range(per_gpu)]
+        return devices, max(1, cores // len(devices))
     workers = workers or 1
     if workers > cores:
         raise ValueError(f"--jobs {workers} is more than the {cores} CPU core(s) this process may use: "
