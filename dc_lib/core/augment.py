@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .transfer import to_device
+
 OPS = ("color", "crop", "cutout", "flip", "scale", "rotate")
 _NUM_UNIFORMS = {"color": 3, "crop": 2, "cutout": 2, "flip": 1, "scale": 2, "rotate": 1}
 
@@ -102,7 +104,7 @@ def apply_params(x: torch.Tensor, params: AugParams | None) -> torch.Tensor:
     """
     if params is None:
         return x
-    u = params.u.to(x.device, x.dtype)
+    u = to_device(params.u, x.device).to(x.dtype)
     if u.shape[0] not in (1, x.shape[0]):
         raise ValueError(f"{u.shape[0]} parameter rows for a batch of {x.shape[0]}")
     return _APPLY[params.op](x, u)
@@ -194,8 +196,8 @@ def classic_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor
     Bilinear sampling stands in for their scipy rotation and nearest-neighbour resize.
     """
     n, _, h, w = x.shape
-    choice = torch.randint(3, (n,), generator=generator).to(x.device).view(n, 1, 1)
-    u = torch.rand(n, 2, generator=generator).to(x.device, x.dtype)
+    choice = to_device(torch.randint(3, (n,), generator=generator), x.device).view(n, 1, 1)
+    u = to_device(torch.rand(n, 2, generator=generator), x.device).to(x.dtype)
     eye = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], device=x.device, dtype=x.dtype).repeat(n, 1, 1)
     crop = eye.clone()
     crop[:, 0, 2] = _pixel_shift(u[:, 1], CLASSIC_CROP_PIXELS, w)

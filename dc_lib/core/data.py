@@ -35,6 +35,7 @@ import torch
 
 from .checks import positive_int
 from .image_folders import read_image_folders, split_folders
+from .transfer import to_device
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -191,7 +192,7 @@ class RealData:
         The permutation is drawn on the CPU from ``generator`` so runs repeat exactly.
         """
         idx = self.indices_class[c]
-        perm = torch.randperm(idx.numel(), generator=generator)[:n].to(idx.device)
+        perm = to_device(torch.randperm(idx.numel(), generator=generator)[:n], idx.device)
         return self.x_train[idx[perm]]
 
     def to(self, device: torch.device | str) -> "RealData":

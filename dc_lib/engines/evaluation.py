@@ -28,6 +28,7 @@ from ..core.checks import non_negative_int, positive_int, set_problems
 from ..core.data import RealData
 from ..core.models import get_network, has_batchnorm
 from ..core.seeding import derive_seed, make_generator, seed_everything
+from ..core.transfer import to_device
 from .compiled import maybe_compile
 
 
@@ -81,7 +82,7 @@ def train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, images: torch.
     images whose gradients add up to the batch's; only for networks without BatchNorm, whose
     batch statistics would see the chunks (``train_network`` checks).
     """
-    order = torch.randperm(images.shape[0], generator=generator).to(images.device)
+    order = to_device(torch.randperm(images.shape[0], generator=generator), images.device)
     for start in range(0, images.shape[0], batch_size):
         idx = order[start:start + batch_size]
         x = augment(images[idx], strategy, generator) if strategy else images[idx]

@@ -53,6 +53,7 @@ from tqdm import tqdm
 from ..core.augment import CLASSIC, AugParams, apply_params, augment, sample_params
 from ..core.models import get_network, has_batchnorm
 from ..core.seeding import derive_seed, make_generator, seed_everything
+from ..core.transfer import to_device
 from .evaluation import EvalConfig
 
 # Architectures whose stacked training is checked against the plain loop (tests/test_stacked.py).
@@ -176,7 +177,7 @@ def train_stacked(stack: StackedNetworks, images: torch.Tensor, labels: torch.Te
     optimizer = make_optimizer(lr)
     for ep in tqdm(range(epochs + 1), desc="train stacked", disable=not progress, leave=False):
         # One host-to-device copy for all shuffles (each drawn first thing in the pass, as train_epoch does).
-        orders = torch.stack([torch.randperm(n_img, generator=g) for g in generators]).to(images.device)
+        orders = to_device(torch.stack([torch.randperm(n_img, generator=g) for g in generators]), images.device)
         for start in range(0, n_img, batch_size):
             x, y = _stacked_batch(images, labels, orders, start, batch_size, strategy, generators)
             logits = stack.forward(x)

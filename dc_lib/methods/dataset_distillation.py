@@ -36,6 +36,7 @@ from ..core.data import RealData, check_ipc
 from ..core.models import get_network
 from ..core.seeding import derive_seed, make_generator, seed_everything
 from ..core.synset import SyntheticSet
+from ..core.transfer import module_to_device, to_device
 from ..engines.evaluation import test_accuracy
 
 
@@ -163,8 +164,8 @@ def condense_dd(real: RealData, ipc: int, config: DDConfig = DDConfig(), *, seed
     bar = tqdm(range(config.iterations), desc=f"DD {info.name} ipc={ipc}", disable=not progress)
     for it in bar:
         seed_everything(int(torch.randint(2**31 - 1, (1,), generator=gen)))
-        net = get_network(config.arch, info.channel, info.num_classes, info.im_size).to(device)
-        idx = torch.randint(n_train, (config.batch_real,), generator=gen).to(device)
+        net = module_to_device(get_network(config.arch, info.channel, info.num_classes, info.im_size), device)
+        idx = to_device(torch.randint(n_train, (config.batch_real,), generator=gen), device)
         groups = step_groups(images, labels, ipc, config.steps)
         loss = unrolled_loss(net, _fresh_params(net), groups, F.softplus(raw), config.epochs,
                              real.x_train[idx], real.y_train[idx])

@@ -40,6 +40,7 @@ from ..core.models import get_network, has_batchnorm
 from ..core.seeding import make_generator, seed_everything
 from ..core.speed import Speed
 from ..core.synset import SyntheticSet
+from ..core.transfer import module_to_device
 from ..engines.compiled import maybe_compile
 from .watch import Watch
 
@@ -259,7 +260,7 @@ def _draw_embedding(arch: str, info, embedding: str, gen: torch.Generator, devic
         return (lambda x: x.flatten(1)), False
     # The net is seeded from the run's generator, so each iteration's psi is reproducible.
     seed_everything(int(torch.randint(2**31 - 1, (1,), generator=gen)))
-    net = get_network(arch, info.channel, info.num_classes, info.im_size).to(device)
+    net = module_to_device(get_network(arch, info.channel, info.num_classes, info.im_size), device)
     if states is not None:
         net.load_state_dict(states[int(torch.randint(len(states), (1,), generator=gen))])
     net.train()  # BN variants use the statistics of the current batch, as in the thesis

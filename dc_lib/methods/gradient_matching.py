@@ -32,6 +32,7 @@ from ..core.models import get_network, has_batchnorm
 from ..core.seeding import make_generator, seed_everything
 from ..core.speed import Speed
 from ..core.synset import SyntheticSet
+from ..core.transfer import module_to_device
 from ..engines.compiled import maybe_compile
 from ..engines.evaluation import train_epoch
 from ..engines.side_by_side import MICRO_BATCH as CPU_MICRO_BATCH
@@ -300,7 +301,8 @@ def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed
                initial=start, total=iterations)
     for it in bar:
         seed_everything(int(torch.randint(2**31 - 1, (1,), generator=gen)))
-        net = get_network(arch, info.channel, info.num_classes, info.im_size, **(arch_overrides or {})).to(device)
+        net = module_to_device(get_network(arch, info.channel, info.num_classes, info.im_size,
+                                           **(arch_overrides or {})), device)
         net_micro_batch = None if has_batchnorm(net) else micro_batch
         model = maybe_compile(net, compile, device)
         for t in range(outer):
