@@ -17,14 +17,14 @@
 # * **Table B.T1**: generative models as set makers, against pixel-space MMD and DM.
 #
 # They live apart from the chapter's main tables so that chapter 5's `cpu` run stays within about two
-# hours on a 2-core machine (this notebook's `cpu` run is estimated at about three). Both notebooks write into chapter 5's results folder: Table 5.1's rows
+# hours on a 2-core machine (this notebook's `cpu` run has its own measured time in the README). Both notebooks write into chapter 5's results folder: Table 5.1's rows
 # are Table B.T1's random and DM rows and Table 5.4's fresh-network column (a cell already there is
 # read, not rerun), and Figure 5.3 draws the DC and DSA sets of chapters 3 and 4. Run chapters 3, 4
 # and 5 in the same profile first (`./reproduce.sh chapter5_analyses` does not run them for you; a
 # set they did not make is made here, or listed as missing).
 
 # %% tags=["parameters"]
-PROFILE = "smoke"  # smoke (seconds) | cpu (estimated ~3 h on 2 cores, reduced) | paper (thesis protocol, GPU)
+PROFILE = "smoke"  # smoke (seconds) | cpu (reduced, 2 cores; its time is in the README) | paper (thesis protocol, GPU)
 SEED = 0  # one seed drives every set, network and augmentation: same seed, same numbers
 DEVICE = "auto"  # auto (CUDA if available) | cpu | cuda
 DATA_ROOT = None  # folder with the npz files or torchvision data; None: env DC_DATA_ROOT, else ./data

@@ -317,19 +317,18 @@ PROFILES: dict[str, Profile] = {
                               # epochs; pixel MMD on 2 cells; random and DM are Table 5.1's rows).
                               figure_5_3=("fashionmnist", 10, 3, 300), table_b_t1=(("cifar10",), (1, 10)),
                               generator_steps=1500,
-                              # Not yet run at this scale (unmeasured estimates): Table 5.3 at CIFAR10 (lossy) 1 ipc,
-                              # the thesis's 50 ipc being far beyond 2 cores: DSA K = 200 with ConvNet-BN ~10 min,
-                              # DM K = 400 with the four BN networks (ResNet-18 dominates) ~40 min, 20 cells of 3
-                              # networks ~30 min. Figure 5.4 at CIFAR10 1 ipc: DSA K = 200 (~10 min) against DM
-                              # K = 400 (~5 min), 6 snapshots of each evaluated by 3 networks (~10 min).
+                              # Table 5.3 at CIFAR10 (lossy) 1 ipc, the thesis's 50 ipc being far beyond 2 cores:
+                              # measured 2026-12-06 as 4 jobs of ~36 min each on one core, beside a test run (most
+                              # of it the 4 BN networks' 300-epoch evaluations and 10k-image tests). Figure 5.4 at
+                              # CIFAR10 1 ipc: DSA K = 200 against DM K = 400, 6 snapshots each, 467 s measured alone.
                               # ResNet18-BN condenses no DM set here: one DM iteration with it costs ~9 s on
                               # one core (K = 400: ~1 h, measured per iteration), as much as the other three
                               # condensers together. It still evaluates every set.
                               table_5_3=("cifar10", 1), table_5_3_dm_archs=("convnet_bn", "alexnet_bn", "vgg11_bn"),
                               figure_5_4=("cifar10", 1, 6),
-                              # Table 5.4 (unmeasured estimate ~1 h): 2 ConvNets x 3 epochs on the lossy CIFAR10,
-                              # a state every 40 steps (~28 states, ~12 min), then DM at 1 ipc from each of the 9
-                              # distributions (~5 min each); a group no state reaches is listed as such.
+                              # Table 5.4: 2 ConvNets x 3 epochs on the lossy CIFAR10, a state every 40 steps (~25 min
+                              # on one core, measured), then DM at 1 ipc from each of the 9 distributions; a group no
+                              # state reaches is listed as such.
                               table_5_4=("cifar10", (1,)),
                               network_pool=NetworkPoolPlan(nets=2, epochs=3, keep_every=40, val_size=5000)),
         # Chapters 3/4: one DC outer iteration costs (MNIST, batch_real 64, real init) 4.1 s at 1 ipc and
