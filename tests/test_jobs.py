@@ -292,6 +292,16 @@ def test_the_aggregator_reads_the_jobs_rows_and_computes_nothing(tmp_path, tiny_
         aggregator.synset(DM)
 
 
+def test_the_aggregator_draws_a_set_that_a_reused_chapter_made(tmp_path, tiny_root):
+    # Figure 4.5 draws chapter 4's DC set, which chapter 3's run made (chapter 4 reuses it, as inline)
+    made = Runner(SMOKE, tmp_path / "chapter3", data_root=tiny_root, device="cpu").synset(
+        Cell(3, "3.1", "mnist", 1, "dc", "convnet", "convnet", ""))
+    aggregator = Aggregator(SMOKE, tmp_path / "chapter4", data_root=tiny_root, device="cpu",
+                            reuse_from=[tmp_path / "chapter3"])
+    found = aggregator.synset(Cell(4, "4.1", "mnist", 1, "dc", "convnet", "convnet", ""))
+    assert torch.equal(found.images, made.images)
+
+
 # -- Slurm ----------------------------------------------------------------------------------------
 
 FAKE_SBATCH = """#!/bin/sh

@@ -327,13 +327,15 @@ class Aggregator(Runner):
         return "done"
 
     def synset(self, cell: Cell, set_idx: int = 0) -> SyntheticSet:
-        path = self.synset_path(cell, set_idx)
-        if not path.is_file():
-            raise MissingJobOutput(f"{path} was not made by the jobs: rerun those of Table {cell.table} (the "
-                                   f"./reproduce.sh name of its notebook with --profile {self.profile.name} and "
-                                   "--jobs or --slurm), "
+        """The set the jobs made with this budget, here or in a chapter this one reuses (chapter 4's DC sets
+        are chapter 3's), as the notebook's runner finds it; never made here."""
+        found = self.find_synset(cell, set_idx)
+        if found is None:
+            raise MissingJobOutput(f"{self.synset_path(cell, set_idx)} was not made by the jobs with this budget: "
+                                   f"rerun those of Table {cell.table} (the ./reproduce.sh name of its notebook "
+                                   f"with --profile {self.profile.name} and --jobs or --slurm), "
                                    "or run the notebook with AGGREGATE_ONLY = False to make it here")
-        return super().synset(cell, set_idx)
+        return found
 
 
 def make_runner(aggregate_only: bool, profile: Profile, out_dir, **kwargs) -> Runner:
