@@ -152,6 +152,11 @@ def main() -> None:
                       args.repeat, device)
     emit("dm_iteration_chunked", s_chunked, forward_images=10 * (batch_real + ipc), ipc=ipc, batch_real=batch_real,
          real_chunk=chunk, speedup=round(s / s_chunked, 2))
+    # All classes' real batches in shared forwards (the GPU default under real_chunk="auto").
+    s_all = timed(lambda: condense_dm(real, ipc, one, speed=Speed(real_chunk="all"), progress=False), args.repeat,
+                  device)
+    emit("dm_iteration_all_classes", s_all, forward_images=10 * (batch_real + ipc), ipc=ipc, batch_real=batch_real,
+         real_chunk="all", speedup=round(s / s_all, 2))
     compiled = Speed(real_chunk=chunk, compile=True)
     warmup = timed(lambda: condense_dm(real, ipc, one, speed=compiled, progress=False), 1, device)
     s_compiled = timed(lambda: condense_dm(real, ipc, one, speed=compiled, progress=False), args.repeat, device)

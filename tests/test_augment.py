@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from dc_lib.core.augment import OPS, AugParams, apply_params, augment, parse_strategy, sample_params
+from dc_lib.core.augment import (DEFAULT_STRATEGY, OPS, AugParams, apply_params, apply_params_grouped, augment,
+                                 parse_strategy, sample_params)
 from dc_lib.core.seeding import make_generator
 
 
@@ -106,3 +107,30 @@ def test_classic_crop_is_an_exact_integer_shift():
             assert set(inner.flatten().tolist()) <= set(x.flatten().tolist())
             return
     pytest.fail("no crop drawn in 20 tries")
+
+
+def test_grouped_application_gives_each_batch_exactly_what_its_own_call_gives():
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(10):  # each draw picks one op per batch, so ops repeat and mix across the batches
+        batches = [torch.randn(n, 3, 16, 16, requires_grad=True) for n in (4, 1, 6, 3)]
+        params = [sample_params(DEFAULT_STRATEGY, 1 if i % 2 else b.shape[0], gen) for i, b in enumerate(batches)]
+        params[2] = None
+        for got, b, p in zip(apply_params_grouped(batches, params), batches, params):
+            ref = apply_params(b, p)
+            assert torch.equal(got, ref) and got.stride() == ref.stride()  # same layout: same conv kernels after
+
+
+def test_grouped_application_passes_each_batch_its_own_gradient():
+    gen = torch.Generator().manual_seed(1)
+    params = [sample_params(DEFAULT_STRATEGY, 1, gen) for _ in range(5)]
+    weights = torch.randn(10, 3, 16, 16)
+    x = torch.randn(10, 3, 16, 16, requires_grad=True)
+    (torch.cat([apply_params(b, p) for b, p in zip(x.split(2), params)]) * weights).sum().backward()
+    expected, x.grad = x.grad, None
+    (torch.cat(apply_params_grouped(list(x.split(2)), params)) * weights).sum().backward()
+    assert torch.equal(x.grad, expected)
+
+
+def test_grouped_application_wants_one_draw_per_batch():
+    with pytest.raises(ValueError, match="2 batches and 1 parameter draws"):
+        apply_params_grouped([torch.zeros(1, 1, 4, 4)] * 2, [None])

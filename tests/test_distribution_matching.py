@@ -126,6 +126,25 @@ def test_chunked_real_side_gives_the_same_class_means(tiny_real):
     torch.testing.assert_close(chunked, whole, atol=1e-6, rtol=1e-5)
 
 
+def test_all_classes_in_shared_forwards_give_the_same_class_means(tiny_real, monkeypatch):
+    seed_everything(0)
+    net = get_network("convnet", 1, 10, (28, 28))
+    batches = [tiny_real.x_train[:6], tiny_real.x_train[6:11], tiny_real.x_train[11:14]]
+    with torch.no_grad():
+        alone = dm._real_class_means(net.embed, batches, batch_norm=False)
+        shared = dm._real_class_means(net.embed, batches, batch_norm=False, chunk="all")
+        monkeypatch.setattr(dm, "ALL_CLASSES_IMAGES", 11)  # forwards of classes 1+2, then 3
+        capped = dm._real_class_means(net.embed, batches, batch_norm=False, chunk="all")
+    torch.testing.assert_close(shared, alone, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(capped, alone, atol=1e-6, rtol=1e-5)
+
+
+def test_all_classes_in_shared_forwards_give_the_same_synthetic_images(tiny_real):
+    alone = condense_dm(tiny_real, 1, small(iterations=1), seed=2, progress=False, speed=Speed(real_chunk=None))
+    shared = condense_dm(tiny_real, 1, small(iterations=1), seed=2, progress=False, speed=Speed(real_chunk="all"))
+    torch.testing.assert_close(shared.images, alone.images, atol=1e-5, rtol=1e-4)
+
+
 def test_chunked_real_side_gives_the_same_synthetic_images(tiny_real):
     # One iteration: later ones may differ in a few pixels where rounding flips a ReLU (a 3x3 receptive field).
     whole = condense_dm(tiny_real, 1, small(iterations=1), seed=2, progress=False)

@@ -110,6 +110,28 @@ def apply_params(x: torch.Tensor, params: AugParams | None) -> torch.Tensor:
     return _APPLY[params.op](x, u)
 
 
+def apply_params_grouped(batches: list[torch.Tensor], params: list[AugParams | None]) -> list[torch.Tensor]:
+    """Apply ``params[i]`` to ``batches[i]`` for every i, with one call per op drawn instead of one per batch.
+
+    Returns the results in order: the i-th equals ``apply_params(batches[i], params[i])`` bit for bit, in its
+    memory layout too (a view of its op's call; every op acts on each image alone, so an image sees only its
+    own batch's parameters). DM's per-class Siamese augmentation (one ω_c per class) in a handful of
+    kernels, which is what a GPU needs; differentiable in every batch.
+    """
+    if len(batches) != len(params):
+        raise ValueError(f"{len(batches)} batches and {len(params)} parameter draws")
+    out: list[torch.Tensor | None] = [b if p is None else None for b, p in zip(batches, params)]
+    for op in dict.fromkeys(p.op for p in params if p is not None):
+        members = [i for i, p in enumerate(params) if p is not None and p.op == op]
+        counts = [batches[i].shape[0] for i in members]
+        rows = [params[i].u.expand(n, -1) if params[i].u.shape[0] == 1 else params[i].u
+                for i, n in zip(members, counts)]
+        done = apply_params(torch.cat([batches[i] for i in members]), AugParams(op, torch.cat(rows)))
+        for i, part in zip(members, done.split(counts)):
+            out[i] = part
+    return out
+
+
 def augment(x: torch.Tensor, strategy: str | None, generator: torch.Generator,
             siamese: bool = False) -> torch.Tensor:
     """Augment a batch with one op of ``strategy``: per-image parameters, or shared if ``siamese``."""

@@ -25,7 +25,9 @@ class Speed:
             ``auto`` (the path measured fastest for the device and set, ``engines.choose``).
         compile: run networks through ``torch.compile`` (:mod:`dc_lib.engines.compiled`).
         real_chunk: condensation: real images per forward when embedding or differentiating a
-            class's real batch; None: the whole batch; ``auto``: 32 on CPU (cache-sized), None elsewhere.
+            class's real batch; None: the whole batch; ``all``: DM embeds the batches of all classes
+            together (DC/DSA: as None, their gradients are per class); ``auto``: 32 on CPU
+            (cache-sized), ``all`` elsewhere.
         micro_batch: images per forward/backward when a network trains on S inside DC/DSA;
             ``auto``: 16 on CPU for networks without BatchNorm, else None.
     """
@@ -40,8 +42,11 @@ class Speed:
             raise ValueError(f"unknown engine {self.engine!r}; valid: {', '.join(ENGINES)}")
         for name in ("real_chunk", "micro_batch"):
             value = getattr(self, name)
-            if value not in (None, "auto") and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a positive int, None or 'auto', got {value!r}")
+            named = ("auto", "all") if name == "real_chunk" else ("auto",)
+            if value is not None and value not in named and (isinstance(value, bool) or not isinstance(value, int)
+                                                             or value < 1):
+                raise ValueError(f"{name} must be a positive int, None or {' or '.join(map(repr, named))}, "
+                                 f"got {value!r}")
 
 
 PLAIN = Speed(engine="loop", real_chunk=None, micro_batch=None)

@@ -15,11 +15,14 @@ Choices where the thesis is silent follow the authors' public code
 (hyperparameters.md section 7): embedding = the flattened features before the
 linear classifier; SGD momentum 0.5 on S; lr 1 (10 from 100 images per class).
 
-Batching: all classes go through the network in one forward for the real
-side and one for the synthetic side. With instance norm this is the same
-computation as a per-class loop (no cross-sample coupling) and much faster;
-with batch norm it is exactly what the thesis does for DM-BN (Table 5.2):
-"BN statistics come from the augmented synthetic images of all classes".
+Batching: each class's ω_c is drawn in turn, then all classes are augmented
+together (one call per op drawn, ``apply_params_grouped``) and the synthetic
+side goes through the network in one forward. The real side too where batch
+norm needs it -- exactly what the thesis does for DM-BN (Table 5.2): "BN
+statistics come from the augmented synthetic images of all classes" -- and on
+a GPU (``Speed.real_chunk="all"``); on a CPU each class's batch in cache-sized
+chunks. With instance norm these are the same computation up to float
+rounding (no cross-sample coupling).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from dataclasses import dataclass, replace
 import torch
 from tqdm import tqdm  # plain text bars: no ipywidgets needed, same look in papermill logs
 
-from ..core.augment import apply_params, default_strategy, sample_params
+from ..core.augment import apply_params_grouped, default_strategy, sample_params
 from ..core.checkpoint import Checkpointing, diverged_hint, resume_checkpoint, save_checkpoint
 from ..core.checks import condensation_args
 from ..core.data import RealData, check_ipc
@@ -48,6 +51,9 @@ from .watch import Watch
 # Real images per embedding forward on CPU (2 cores, 256 real/class, 10 ipc: one DM iteration
 # 3.83 s unchunked, 2.22 s at 8, 2.10 s at 16, 2.09 s at 32, 3.07 s at 64).
 CPU_REAL_CHUNK = 32
+# At most this many real images per forward when all classes share forwards (real_chunk="all", a GPU's
+# default): one CIFAR10 iteration at the thesis's 256 per class; TinyImageNet's 200 classes take 20.
+ALL_CLASSES_IMAGES = 2560
 
 
 def default_lr(ipc: int) -> float:
@@ -136,9 +142,9 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
             iterations); a rerun with the same config and seed resumes from it.
         progress: show a tqdm bar.
         speed: speed only (:class:`~dc_lib.core.speed.Speed`): ``real_chunk`` embeds each class's
-            real batch in chunks (without BatchNorm the class means are the same up to float
-            rounding; with BatchNorm it is ignored: one forward over all classes); ``compile`` runs
-            the embedding network through ``torch.compile``.
+            real batch in chunks, or ``"all"`` classes in shared forwards (without BatchNorm the
+            class means are the same up to float rounding; with BatchNorm it is ignored: one
+            forward over all classes); ``compile`` runs the embedding network through ``torch.compile``.
         watch: observers (:class:`~dc_lib.methods.watch.Watch`): ``watch.on_iteration(k, images)``
             with a detached view of S ``(N, C, H, W)``, first at the starting k, then after every
             iteration k (e.g. snapshots against wall time, Figure 5.4); it must not change S.
@@ -161,7 +167,7 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
     lr, strategy, arch, init = record["lr"], record["strategy"], config.arch, config.init
     real_chunk = speed.real_chunk
     if real_chunk == "auto":
-        real_chunk = CPU_REAL_CHUNK if torch.device(device).type == "cpu" else None
+        real_chunk = CPU_REAL_CHUNK if torch.device(device).type == "cpu" else "all"
     compile = speed.compile
     gen = make_generator(seed)
     check_ipc(real, ipc)
@@ -184,14 +190,14 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
         embed, batch_norm = _draw_embedding(arch, info, embedding, gen, device, states)
         if embedding == "network":
             embed = maybe_compile(embed, compile, device)
-        real_batches, syn_batches = [], []
-        for c in range(info.num_classes):
-            omega = sample_params(strategy, 1, gen)  # one omega_c shared by real_c and S_c
-            real_batches.append(apply_params(real.sample_class(c, batch_real, gen), omega))
-            syn_batches.append(apply_params(syn[c * ipc:(c + 1) * ipc], omega))
+        omegas, real_batches = [], []
+        for c in range(info.num_classes):  # the generator's order: omega_c, then class c's real batch
+            omegas.append(sample_params(strategy, 1, gen))  # one omega_c shared by real_c and S_c
+            real_batches.append(real.sample_class(c, batch_real, gen))
         with torch.no_grad():
-            mean_real = _real_class_means(embed, real_batches, batch_norm, real_chunk)
-        mean_syn = class_mean_embeddings(embed(torch.cat(syn_batches)), syn_counts)
+            mean_real = _real_class_means(embed, apply_params_grouped(real_batches, omegas), batch_norm, real_chunk)
+        mean_syn = class_mean_embeddings(embed(torch.cat(apply_params_grouped(list(syn.split(ipc)), omegas))),
+                                         syn_counts)
         loss = ((mean_real - mean_syn) ** 2).sum()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -227,16 +233,27 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
 
 
 def _real_class_means(embed, batches: list[torch.Tensor], batch_norm: bool,
-                      chunk: int | None = None) -> torch.Tensor:
-    """Mean real embedding per class, ``(C, F)``.
+                      chunk: int | str | None = None) -> torch.Tensor:
+    """Mean real embedding per class, ``(C, F)``, of one batch per class.
 
     Batch norm must see all classes in one forward (its statistics span them,
-    as in the thesis). Without it the per-class forwards give the same numbers,
-    and on CPU small batches run faster (the activations stay in cache); ``chunk``
-    splits each class's batch further (the mean is the sum of the chunk sums / n).
+    as in the thesis). Without it other forwards give the same numbers up to float
+    rounding: ``"all"`` classes together, at most :data:`ALL_CLASSES_IMAGES` images
+    a forward (few large kernels, for a GPU); None each class's batch alone (the
+    reference); an int splits each class's batch into chunks of that many (on CPU
+    small batches run faster: the activations stay in cache; the mean is the sum of
+    the chunk sums / n).
     """
     if batch_norm:
         return class_mean_embeddings(embed(torch.cat(batches)), [b.shape[0] for b in batches])
+    if chunk == "all":
+        means, group = [], []
+        for b in [*batches, None]:  # None closes the last group
+            if group and (b is None or sum(g.shape[0] for g in group) + b.shape[0] > ALL_CLASSES_IMAGES):
+                means.append(class_mean_embeddings(embed(torch.cat(group)), [g.shape[0] for g in group]))
+                group = []
+            group += [] if b is None else [b]
+        return torch.cat(means)
     # A batch that fits one chunk takes the unchunked expression, so small batches give the same bits.
     return torch.stack([embed(b).mean(0) if chunk is None or b.shape[0] <= chunk
                         else sum(embed(b[s:s + chunk]).sum(0) for s in range(0, b.shape[0], chunk)) / b.shape[0]

@@ -284,6 +284,8 @@ def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed
     real_chunk, micro_batch, compile = speed.real_chunk, speed.micro_batch, speed.compile
     if real_chunk == "auto":
         real_chunk = CPU_REAL_CHUNK if on_cpu else None
+    elif real_chunk == "all":  # DM's shared forwards; each real gradient here is one class's
+        real_chunk = None
     if micro_batch == "auto":
         micro_batch = CPU_MICRO_BATCH if on_cpu else None
     gen = make_generator(seed)
