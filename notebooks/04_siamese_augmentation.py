@@ -117,7 +117,9 @@ print(chapter4.write_table(runner, "4.3", summary_4_3, not_run_4_3, "Table 4.3: 
 # The same transformation family placed differently: nowhere (A), only when training the
 # evaluation networks (B), on the real (C) or synthetic (D) side of each match, Siamese but not
 # at evaluation (E), independently on both sides (F), and DSA (Siamese + evaluation).
-# Independent draws make the two gradients disagree for reasons unrelated to the data.
+# Independent draws make the two gradients disagree for reasons unrelated to the data. The thesis
+# runs CIFAR10 at 10 ipc; the `cpu` profile runs the (lossy) CIFAR10 copy at 1 ipc with crop, where
+# K = 200 outer iterations converge on two cores, and sets no thesis number beside those rows.
 #
 # *Stored output: smoke run, not results; the cpu-profile table is `results/chapter4/cpu/table_*.md`.*
 

@@ -35,13 +35,27 @@ def test_the_cpu_plan_runs_the_whole_set_row_exactly_when_the_committed_cpu_tabl
     assert planned == set(rows[rows.method == "whole"].dataset)
 
 
-def test_a_t7s_own_distance_rows_run_without_new_condensation_the_other_distances_do_not():
+def test_a_t7_in_cpu_runs_every_distance_on_the_three_small_networks_and_no_deep_one():
     from dc_lib.core.config import get_profile
     from dc_lib.thesis.chapter3 import planned_ablation
 
     cells = planned_ablation(get_profile("cpu"), "A.T7")
-    assert [(c.condense_arch, c.setting) for c in cells] == [("convnet", "distance=ours_layerwise_cosine")]
+    assert {(c.condense_arch, c.setting.split("=")[1]) for c in cells} == {
+        (a, d) for a in ("mlp", "convnet", "lenet") for d in ("euclidean", "cosine", "ours_layerwise_cosine")}
+    assert all(c.condense_arch == c.eval_arch for c in cells)
     assert len(planned_ablation(get_profile("paper"), "A.T7")) == 18
+
+
+def test_without_distance_archs_a_t7_runs_only_its_own_distance_on_table_3_2s_sets():
+    from dataclasses import replace
+
+    from dc_lib.core.config import get_profile
+    from dc_lib.thesis.chapter3 import planned_ablation
+
+    cpu = get_profile("cpu")
+    profile = replace(cpu, chapter3=replace(cpu.chapter3, distance_archs=()))
+    cells = planned_ablation(profile, "A.T7")
+    assert [(c.condense_arch, c.setting) for c in cells] == [("convnet", "distance=ours_layerwise_cosine")]
 
 
 def test_optimal_random_selection_reports_a_top_k_only_below_the_number_of_draws():

@@ -139,3 +139,18 @@ def test_figure_4_5_finding_does_not_hold_when_dsa_synthetic_gradients_vanish_to
 def test_figure_4_5_finding_says_a_network_without_epochs_on_the_set_cannot_test_it():
     finding = chapter4.figure_4_5_finding(chapter4.figure_4_5_summary(_hist(VANISHING, epochs=0)))
     assert "cannot be tested at this budget" in finding and "holds" not in finding
+
+
+def test_table_4_4_in_cpu_runs_the_seven_schemes_with_crop_on_cifar10_at_1_ipc():
+    cells = chapter4.planned_4_4(get_profile("cpu"))
+    assert {(c.dataset, c.ipc) for c in cells} == {("cifar10", 1)}
+    assert sorted(c.setting.split(";")[0] for c in cells) == [f"scheme={s}" for s in ("A", "B", "C", "D", "E", "F",
+                                                                                       "ours")]
+    assert all(c.setting.endswith(";aug=crop") for c in cells)
+
+
+def test_table_4_4_in_paper_runs_every_cell_of_the_thesiss_grid():
+    from dc_lib.runs import listing
+
+    cells = chapter4.planned_4_4(get_profile("paper"))
+    assert len(cells) == 28 and all(listing.contains(cells, c) for c in listing.thesis_cells("4.4"))

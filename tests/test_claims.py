@@ -4,7 +4,7 @@ import math
 
 import pandas as pd
 
-from dc_lib.runs.claims import CLAIMS, Claim, check, claims_text
+from dc_lib.runs.claims import CLAIMS, Claim, check, claims_text, setting_value
 from dc_lib.runs.listing import thesis_cells
 
 DC_BEATS_HERDING = Claim("T", "DC beats herding", "somewhere", better={"method": "dc"}, than={"method": "herding"})
@@ -104,4 +104,14 @@ def test_every_claim_names_a_table_of_the_thesis_and_cells_it_prints():
         assert grid, claim.table
         column, value = next(iter(claim.better.items()))
         values = value if isinstance(value, tuple) else (value,)
-        assert any(getattr(c, column) in values for c in grid), (claim.table, claim.says)
+        assert any((getattr(c, column) if hasattr(c, column) else setting_value(c.setting, column)) in values
+                   for c in grid), (claim.table, claim.says)
+
+
+def test_a_claim_can_select_and_group_by_a_key_of_the_rows_setting():
+    claim = Claim("T", "ours is best per op", "s", better={"scheme": "ours"}, per=("dataset", "aug"))
+    rows = summary(("mnist", 1, "dsa", 90.0, 0.1), ("mnist", 1, "dc_aug", 80.0, 0.1),
+                   ("mnist", 1, "dsa", 70.0, 0.1), ("mnist", 1, "dc_aug", 75.0, 0.1))
+    rows["setting"] = ["scheme=ours;aug=crop", "scheme=c;aug=crop", "scheme=ours;aug=flip", "scheme=c;aug=flip"]
+    crop, flip = check(claim, {"T": rows})
+    assert crop.startswith("- mnist, crop: **holds**") and flip.startswith("- mnist, flip: **does not hold**")

@@ -96,3 +96,22 @@ def test_the_runner_condenses_a_dsa_cell_with_the_dsa_config(tiny_root, tmp_path
     runner = Runner(get_profile("smoke"), tmp_path, data_root=tiny_root, device="cpu")
     config = runner.method_config(Cell(4, "4.1", "mnist", 1, "dsa"), runner.data("mnist"))
     assert isinstance(config, GMConfig) and config.method == "dsa" and config.init == "real"
+
+
+def test_the_mlp_condenses_with_eta_s_0_01_under_dcs_own_distance_and_0_1_under_the_flattened_ones(tiny_root,
+                                                                                                 tmp_path):
+    runner = Runner(get_profile("smoke"), tmp_path, data_root=tiny_root, device="cpu")
+    real = runner.data("mnist")
+
+    def lr_img(arch, distance):
+        return runner.method_config(Cell(3, "A.T7", "mnist", 1, "dc", arch, arch, f"distance={distance}"), real).lr_img
+
+    assert lr_img("mlp", "ours_layerwise_cosine") == 0.01
+    assert lr_img("mlp", "euclidean") == lr_img("mlp", "cosine") == 0.1
+    assert lr_img("convnet", "ours_layerwise_cosine") == 0.1
+
+
+def test_all_is_a_real_chunk_but_not_a_micro_batch():
+    assert Speed(real_chunk="all").real_chunk == "all"
+    with pytest.raises(ValueError, match="micro_batch must be"):
+        Speed(micro_batch="all")

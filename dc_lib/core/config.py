@@ -131,6 +131,8 @@ class GradientMatchingPlan:
         ablate_condensing: False runs only the ablation rows that need no new condensation: the
             default condensing ConvNet (reusing Table 3.1's set), and A.T7's rows with DC's own distance
             (Table 3.2's sets); the rest are listed as not run.
+        distance_archs: architectures (C = T) on which Table A.T7 runs every distance, each a new
+            condensation, whatever ``ablate_condensing`` says (cpu: the three small networks).
         ors_draws: random coresets drawn for the optimal-random-selection baseline (A.T8, one
             network each; thesis 1000); 0 = not run. ``ors_ipcs``: its ipcs.
         whole: also train on the whole training set of each of ``datasets`` (Table 3.1's upper-bound
@@ -166,6 +168,7 @@ class GradientMatchingPlan:
     cross_arch: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     ablations: tuple[str, ...] = ()
     ablate_condensing: bool = True
+    distance_archs: tuple[str, ...] = ()
     ors_draws: int = 0
     ors_ipcs: tuple[int, ...] = ()
     whole: bool = False
@@ -311,10 +314,10 @@ PROFILES: dict[str, Profile] = {
         chapter5=Chapter5Plan(table_5_1=(("mnist", "fashionmnist", "cifar10"), (1, 10)), whole=True,
                               table_5_2=(("mnist", 10),), figure_5_5=("mnist", (1, 5, 10)),
                               figure_5_2=(("mnist", 10), ("fashionmnist", 10)), mmd=False,
-                              # Notebook 10 (unmeasured estimates, ~3 h in all, over the ~2 h target): t-SNE under a
-                              # minute (chapter 3's FashionMNIST coreset network is reused); B.T1 ~20-25 min
-                              # (3 generators x 1500 steps ~1 min each; 3 x 2 sets x 3 networks of 300
-                              # epochs; pixel MMD on 2 cells; random and DM are Table 5.1's rows).
+                              # Notebook 10, measured 2026-12-06 with --jobs 2: 138 min of jobs (268 min on one
+                              # worker: Table 5.3 133, 5.4 76, B.T1 60) + Figure 5.4's 467 s, ~2.4 h in all, over
+                              # the ~2 h target. t-SNE under a minute (chapter 3's FashionMNIST coreset network is
+                              # reused); B.T1's generators 1500 steps each (the GAN's ~13 min on one worker).
                               figure_5_3=("fashionmnist", 10, 3, 300), table_b_t1=(("cifar10",), (1, 10)),
                               generator_steps=1500,
                               # Table 5.3 at CIFAR10 (lossy) 1 ipc, the thesis's 50 ipc being far beyond 2 cores:
@@ -349,6 +352,9 @@ PROFILES: dict[str, Profile] = {
                                       ablations=("A.T2", "A.T3", "A.T4", "A.T5", "A.T6", "A.T7"),
                                       # The whole-set bound: one network, 2 epochs (whole_epochs), per dataset.
                                       ablate_condensing=False, ors_draws=20, ors_ipcs=(1,), whole=True,
+                                      # A.T7 on the three small networks (C = T), as 8 new DC sets at 1 ipc:
+                                      # VGG11 and ResNet18 condensing cost ~10x a ConvNet here (paper).
+                                      distance_archs=("mlp", "convnet", "lenet"),
                                       # No Figure A.F2 (sensitivity=None): its K axis at 10 ipc would end at this
                                       # profile's K = 6 of the thesis's 1000 (an outer iteration with T = 10 costs
                                       # ~159 s here), short of where the choice of K is made.
@@ -356,6 +362,10 @@ PROFILES: dict[str, Profile] = {
         chapter4=GradientMatchingPlan(("mnist", "fashionmnist"), (1, 10), eval_epochs=200, arch_epochs=CPU_ARCH_EPOCHS,
                                       cross_arch=(("convnet",), ARCHS), per_op=("combination",),
                                       evolution=("fashionmnist", 1, 50), same_evaluation=(("mnist",), (1, 10)),
+                                      # Table 4.4 on the thesis's dataset (the lossy CIFAR10 copy) at 1 ipc, K = 200,
+                                      # the seven schemes with crop, the op where they differ most in the thesis:
+                                      # at 10 ipc this profile's K = 12 would compare unconverged sets.
+                                      schemes=("cifar10", 1, ("ours", "A", "B", "C", "D", "E", "F"), ("crop",)),
                                       dsa_iterations_multi=12),
         # Notebook 09 (./reproduce.sh distillation), estimate (unmeasured as a whole) ~45 min on 2 cores: DD on MNIST/LeNet
         # (K = 2000 of 1024 real images: 0.4-0.6 s each measured on one busy core, ~15 min), DC with LeNet at 1 and 10 ipc (chapter 3's K), the

@@ -29,9 +29,10 @@ class Claim:
         table: the table under which it is printed (and whose rows hold the ``better`` cells).
         says: the claim, in words.
         source: where the thesis makes it (experiments.csv's "what it shows", a section).
-        better: the cells claimed higher, as column -> value (or tuple of values) of the summary.
+        better: the cells claimed higher, as column -> value (or tuple of values) of the summary; a
+            name that is no column of the summary is a key of the rows' setting (``scheme``, ``aug``).
         than: the cells they are compared with; None = every other cell of the group.
-        per: the summary columns that form a group; the claim is checked in each.
+        per: the summary columns (or setting keys) that form a group; the claim is checked in each.
         than_table: the table holding the ``than`` cells, when it is not ``table``.
         ties: the claim allows equality (``>=``).
     """
@@ -83,9 +84,18 @@ CLAIMS = (
     Claim("4.3", "ResNet-18 is the best evaluation network of every DSA set",
           'experiments.csv, Table 4.3: "Convolutional C-archs transfer; ResNet is the best classifier"',
           better={"eval_arch": "resnet18"}, per=("dataset", "ipc", "condense_arch")),
+    Claim("4.4", "With each transformation, Siamese augmentation in condensation plus augmentation when training "
+                 "the evaluation networks (DSA) beats every other scheme",
+          'experiments.csv, Table 4.4: "Siamese augmentation in C plus augmentation in T is best for each op; '
+          'independent aug hurts"', better={"scheme": "ours"}, per=("dataset", "ipc", "aug")),
     Claim("4.5", "The combination of transformations beats every single one (and none)",
           'experiments.csv, Table 4.5: "the random-one-of-all combination is best everywhere"',
           better={"setting": "aug=combination"}),
+    Claim("A.T7", "DC's own distance (layer-wise, output-node-wise cosine) beats the squared Euclidean and the "
+                  "cosine distance of the flattened gradients",
+          'experiments.csv, Table A.T7: "Layer-wise per-output cosine beats flattened Euclidean and cosine on most '
+          'archs"', better={"setting": "distance=ours_layerwise_cosine"},
+          than={"setting": ("distance=euclidean", "distance=cosine")}, per=("dataset", "ipc", "condense_arch")),
     Claim("5.1", "DM beats random real images", "Table 5.1: DM above random selection in every cell of the thesis",
           better={"method": "dm"}, than={"method": "random"}),
     Claim("5.2", "Batch norm lifts DM: BN at least as good as instance norm",
@@ -116,6 +126,19 @@ def claims_of(table: str) -> list[Claim]:
     return [c for c in CLAIMS if c.table == table]
 
 
+def setting_value(setting: str, key: str) -> str:
+    """The value of ``key`` in a ``key=value;...`` setting ("" where it has none)."""
+    return _budget(setting).get(key, "")
+
+
+def _with_setting_keys(df: pd.DataFrame, keys) -> pd.DataFrame:
+    """``df`` with a column for each of ``keys`` it lacks, read from its rows' settings."""
+    missing = [k for k in dict.fromkeys(keys) if k not in df.columns]
+    if not missing or not len(df):
+        return df
+    return df.assign(**{k: df.setting.map(lambda s, k=k: setting_value(s, k)) for k in missing})
+
+
 def _select(df: pd.DataFrame, selector: dict) -> pd.Series:
     keep = pd.Series(True, index=df.index)
     for column, value in selector.items():
@@ -124,6 +147,7 @@ def _select(df: pd.DataFrame, selector: dict) -> pd.Series:
 
 
 def _budget(budget: str) -> dict[str, str]:
+    """``key=value;...`` (a budget, a setting) as a dict."""
     return dict(part.split("=", 1) for part in str(budget).split(";") if "=" in part)
 
 
@@ -178,6 +202,8 @@ def check(claim: Claim, summaries: dict[str, pd.DataFrame]) -> list[str]:
     others = summaries.get(claim.than_table or claim.table, pd.DataFrame())
     if not len(rows) or not len(others):
         return ["- not checked: the cells it compares were not run in this profile"]
+    keys = [*claim.per, *claim.better, *(claim.than or {})]
+    rows, others = _with_setting_keys(rows, keys), _with_setting_keys(others, keys)
     better = rows[_select(rows, claim.better)]
     lines = []
     for keys, a in better.groupby(list(claim.per), sort=False):

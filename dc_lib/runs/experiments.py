@@ -52,6 +52,10 @@ DD_COMPARISON_AUG = "crop_flip"
 # frozen) and a ResNet whose strided convolutions become stride 1 + average pooling (A.1); the
 # evaluation networks use instance norm.
 CONDENSING_VARIANT = {"vgg11": "vgg11_bn", "resnet18": "resnet18_ap_bn"}
+# eta_S = 0.01 when the MLP condenses with DC's own distance (Table 3.2, stated; A.T7's MLP/ours value equals
+# 3.2's MLP->MLP cell, so the same rate, an inference: hyperparameters.md). With A.T7's flattened distances the
+# MLP keeps the 0.1 of every other network (stated).
+LR_IMG_MLP_OURS = 0.01
 # Table 5.3's DM with ResNet-18-BN condenses with the same stride-1 + average-pooling ResNet (B.1).
 DM_CONDENSING_VARIANT = {"resnet18_bn": "resnet18_ap_bn"}
 
@@ -202,8 +206,9 @@ class Runner:
             init, strategy, sides = self._gm_plan(cell, real)
             # Figure A.F2 varies T alone: the ipc's network epochs between rounds (ς_θ) stay.
             loops = None if setting.rounds is None else (setting.rounds, loop_schedule(cell.ipc)[1])
+            rates = {"lr_img": LR_IMG_MLP_OURS} if cell.condense_arch == "mlp" and setting.metric == "ours" else {}
             return GMConfig(iterations=self.gm_iterations(cell), batch_real=p.gm_batch_real, init=init, loops=loops,
-                            dsa_strategy=strategy, metric=setting.metric, sides=sides,
+                            dsa_strategy=strategy, metric=setting.metric, sides=sides, **rates,
                             arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
                             arch_overrides=setting.condense_net)
         return None

@@ -100,14 +100,16 @@ def planned_ablation(profile: Profile, table: str) -> list[Cell]:
 
     A profile with ``ablate_condensing=False`` runs only the cells that need no new condensation:
     A.T2-T6's with the default condensing ConvNet (Table 3.1's set), A.T7's with DC's own distance
-    on a condensing network of Table 3.2 (its sets).
+    on a condensing network of Table 3.2 (its sets), and besides every distance on the plan's
+    ``distance_archs``.
     """
     plan = profile.chapter3
     if table not in plan.ablations:
         return []
     if table == "A.T7":
-        return [c for c in ablation_cells(table) if c.condense_arch in plan.cross_arch[0]
-                and (plan.ablate_condensing or c.setting == f"distance={DISTANCE_OURS}")]
+        return [c for c in ablation_cells(table) if c.condense_arch in plan.distance_archs
+                or (c.condense_arch in plan.cross_arch[0]
+                    and (plan.ablate_condensing or c.setting == f"distance={DISTANCE_OURS}"))]
     key, _ = ABLATIONS[table]
     return [c for c in ablation_cells(table)
             if plan.ablate_condensing or f"{key}_c={ABLATION_DEFAULT[key]};" in c.setting]
