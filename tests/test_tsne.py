@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from dc_lib.core.synset import SyntheticSet
-from dc_lib.runs.tsne import embed_2d, tsne_inputs
+from dc_lib.runs.tsne import TSNEInputs, coverage, embed_2d, tsne_inputs
+from dc_lib.thesis.chapter5 import figure_5_3_verdict
 
 
 class _Pixels(nn.Module):
@@ -43,3 +44,23 @@ def test_the_map_gives_every_image_a_point_with_its_class_and_source(tiny_real):
     points = embed_2d(inputs, seed=0)
     assert list(points.columns) == ["x", "y", "label", "source"] and len(points) == 18
     assert (points.source == "dsa").sum() == 3 and np.isfinite(points[["x", "y"]].to_numpy()).all()
+
+
+def _inputs(spread, gathered):
+    """One class: real features at 0..9 on a line, a ``spread`` set and a ``gathered`` set."""
+    features = np.array([[v] for v in [*range(10), *spread, *gathered]], dtype=np.float32)
+    sources = np.array(["real"] * 10 + ["dm"] * len(spread) + ["dc"] * len(gathered))
+    return TSNEInputs(features, np.zeros(len(features), dtype=int), sources)
+
+
+def test_coverage_is_the_mean_distance_from_each_real_image_to_its_nearest_synthetic_one():
+    covered = coverage(_inputs(spread=[2.0, 7.0], gathered=[0.0, 1.0]))
+    by_source = dict(zip(covered.source, covered.distance))
+    # real 0..9 to {2, 7}: 2,1,0,1,2,2,1,0,1,2 -> 1.2; to {0, 1}: 0,0,1,...,8 -> 3.6
+    assert np.isclose(by_source["dm"], 1.2) and np.isclose(by_source["dc"], 3.6)
+    assert covered.real.tolist() == [10, 10] and covered.synthetic.tolist() == [2, 2]
+
+
+def test_the_figure_5_3_claim_holds_only_where_dms_set_covers_the_real_features_best():
+    assert "**holds**" in figure_5_3_verdict(coverage(_inputs(spread=[2.0, 7.0], gathered=[0.0, 1.0])))
+    assert "**does not hold**" in figure_5_3_verdict(coverage(_inputs(spread=[0.0, 1.0], gathered=[2.0, 7.0])))

@@ -4,7 +4,8 @@ The thesis (Figure 5.3) embeds the 50-ipc sets of DC, DSA and DM of the first th
 with real images of those classes, by a network trained on the whole training set, and maps the
 features to 2-D with t-SNE: DM's synthetic points spread over the real distribution, DC's and DSA's
 gather in parts of it. :func:`tsne_inputs` assembles the features, :func:`embed_2d` runs scikit-learn's
-t-SNE on all of them at once (so the sets share one map).
+t-SNE on all of them at once (so the sets share one map). A t-SNE map shows that claim but does not
+measure it: :func:`coverage` does, in the features themselves (t-SNE distances mean little).
 """
 
 from __future__ import annotations
@@ -71,3 +72,26 @@ def embed_2d(inputs: TSNEInputs, seed: int = 0, perplexity: float = 30.0) -> pd.
     init = "pca" if inputs.features.shape[1] >= 2 else "random"  # PCA needs two feature dimensions
     points = TSNE(n_components=2, perplexity=perplexity, init=init, random_state=seed).fit_transform(inputs.features)
     return pd.DataFrame({"x": points[:, 0], "y": points[:, 1], "label": inputs.labels, "source": inputs.sources})
+
+
+def coverage(inputs: TSNEInputs) -> pd.DataFrame:
+    """How much of the real distribution each synthetic set covers, in the network's feature space.
+
+    For each synthetic source and class: the mean, over the real images of that class, of the
+    Euclidean distance (feature units) from the image's features to the nearest synthetic image of
+    the class. Lower means the synthetic images spread over more of the real images; a set gathered
+    in one part of its class leaves the far real images far. One row per (``source``, ``label``)
+    with ``distance`` and the counts ``real`` and ``synthetic``; classes a set lacks are left out.
+    """
+    features = torch.from_numpy(inputs.features)
+    rows = []
+    for source in dict.fromkeys(s for s in inputs.sources if s != REAL):
+        for label in sorted(set(inputs.labels.tolist())):
+            real = features[(inputs.sources == REAL) & (inputs.labels == label)]
+            syn = features[(inputs.sources == source) & (inputs.labels == label)]
+            if not len(real) or not len(syn):
+                continue
+            distance = torch.cdist(real, syn).min(dim=1).values.mean().item()
+            rows.append({"source": source, "label": label, "distance": distance, "real": len(real),
+                         "synthetic": len(syn)})
+    return pd.DataFrame(rows, columns=["source", "label", "distance", "real", "synthetic"])

@@ -278,8 +278,10 @@ def figure_5_3(runner: Runner) -> tuple[pd.DataFrame, list[str]]:
     """Figure 5.3: the t-SNE map of the plan's ``figure_5_3`` (dataset, ipc, classes, real images per
     class): the DC, DSA and DM sets that this profile's chapters 3, 4 and 5 made (none is made here; the
     runner must reuse chapters 3 and 4's folders) and real images, embedded by the coreset network
-    trained on the whole set. Writes ``figure_5.3_points.csv``; returns the points and one line per set
-    saying whether it is drawn."""
+    trained on the whole set. Writes ``figure_5.3_points.csv`` and ``figure_5.3_coverage.csv`` (how far
+    each real image is from its class's nearest synthetic image, :func:`~dc_lib.runs.tsne.coverage`);
+    returns the points and one line per set saying whether it is drawn, then the thesis's claim checked
+    on the coverage."""
     plan = runner.profile.chapter5.figure_5_3
     if plan is None:
         return pd.DataFrame(), ["Figure 5.3 is not drawn in this profile"]
@@ -297,8 +299,25 @@ def figure_5_3(runner: Runner) -> tuple[pd.DataFrame, list[str]]:
     net, _ = runner.coreset_network(real)
     inputs = tsne.tsne_inputs(net, real, sets, classes=classes, real_per_class=per_class, seed=runner.seed)
     points = tsne.embed_2d(inputs, seed=runner.seed)
+    covered = tsne.coverage(inputs)
     atomic_write(runner.out_dir / "figure_5.3_points.csv", lambda tmp: points.to_csv(tmp, index=False))
-    return points, lines
+    atomic_write(runner.out_dir / "figure_5.3_coverage.csv", lambda tmp: covered.to_csv(tmp, index=False))
+    return points, lines + [figure_5_3_verdict(covered)]
+
+
+def figure_5_3_verdict(covered: pd.DataFrame) -> str:
+    """The thesis's claim on Figure 5.3 (DM's set covers the real distribution, DC's and DSA's do not),
+    read from :func:`~dc_lib.runs.tsne.coverage`: DM's mean distance, over the classes, from a real
+    image's features to the nearest synthetic image of its class, against DC's and DSA's."""
+    means = covered.groupby("source").distance.mean() if len(covered) else pd.Series(dtype=float)
+    if "dm" not in means or len(means) < 2:
+        return "Coverage: not checked (DM's set and another are needed)."
+    others = means.drop("dm")
+    said = ", ".join(f"{m.upper()} {d:.2f}" for m, d in means.items())
+    holds = means["dm"] < others.min()
+    return (f"Coverage (mean distance from a real image's features to the nearest synthetic image of its class; "
+            f"lower covers more): {said}. DM's set covers the real features best: "
+            f"**{'holds' if holds else 'does not hold'}** on these sets.")
 
 
 EVALUATION = ("Every set (DM and random alike) is evaluated with DSA augmentation while training the "
