@@ -188,6 +188,17 @@ def test_chapter_3_and_4_tables_state_the_gradient_matching_budget(runner):
     assert "at 1 ipc and" not in profile_line(runner, "", chapter=5)
 
 
+def test_a_table_states_the_longer_epochs_of_its_larger_evaluation_networks_only(runner):
+    from dataclasses import replace
+
+    from dc_lib.runs.tables import profile_line
+
+    runner.profile = replace(runner.profile, chapter3=replace(runner.profile.chapter3, eval_epochs=200,
+                                                              arch_epochs=(("lenet", 500), ("vgg11", 1000))))
+    assert "evaluation epochs 200 (lenet 500: the larger networks" in profile_line(runner, "", 3, {"dc"}, {"lenet"})
+    assert "evaluation epochs 200 (" not in profile_line(runner, "", 3, {"dc"}, {"convnet"})
+
+
 def test_a_chapter_3_table_names_no_dm_budget_and_a_chapter_5_table_no_gradient_matching_one(runner):
     from dc_lib.runs.tables import profile_line
 

@@ -61,8 +61,9 @@ def _methods(methods) -> set[str]:
     return {"random" if m.startswith("ors_top") else m for m in methods}
 
 
-def budget_line(profile: Profile, chapter: int | None, methods=None) -> str:
-    """The budget fields the cells of ``methods`` (default: every method of the chapter) used.
+def budget_line(profile: Profile, chapter: int | None, methods=None, archs=()) -> str:
+    """The budget fields the cells of ``methods`` (default: every method of the chapter) used, with the
+    evaluation epochs of those of the evaluation networks ``archs`` that the chapter's plan trains longer.
 
     Chapter 3/4 cells use the gradient-matching K and real batch, the coreset network and the
     chapter's evaluation epochs; chapter 5's the DM K and real batch; every cell the number of sets,
@@ -70,7 +71,8 @@ def budget_line(profile: Profile, chapter: int | None, methods=None) -> str:
     """
     p = profile
     if methods is not None and not len(methods):
-        return "no cell of this table was run in this profile"
+        return ("no cell of this table was run for it in this profile (a cell shown from another table has "
+                "that table's budget)")
     raw = set(methods or ())
     methods = _methods(methods) if methods is not None else (
         {"dm", "random", "whole"} if chapter == 5 else {"dc", "dsa", "random", *CORESETS})
@@ -81,7 +83,9 @@ def budget_line(profile: Profile, chapter: int | None, methods=None) -> str:
         nets = p.draw_nets or p.num_nets
         parts.append(f"random and coreset cells: {p.baseline_draws} draws x {nets} network{'s' if nets != 1 else ''}")
     if plan is not None:
-        parts.append(f"evaluation epochs {plan.eval_epochs or f'{p.eval_epochs} with augmentation, {p.eval_epochs_plain} without'}")
+        longer = ", ".join(f"{arch} {epochs}" for arch, epochs in plan.arch_epochs if arch in archs)
+        parts.append(f"evaluation epochs {plan.eval_epochs or f'{p.eval_epochs} with augmentation, {p.eval_epochs_plain} without'}"
+                     + (f" ({longer}: the larger networks need more on a tiny set)" if longer else ""))
     else:
         parts.append(f"evaluation epochs {p.eval_epochs}")
     if methods & GM_METHODS and plan is not None:
@@ -119,16 +123,17 @@ def _thesis_protocol(chapter: int | None, methods=None) -> str:
     return "; ".join(parts)
 
 
-def profile_line(runner: Runner, evaluation: str, chapter: int | None = None, methods=None) -> str:
+def profile_line(runner: Runner, evaluation: str, chapter: int | None = None, methods=None, archs=()) -> str:
     """The sentence every table carries: which profile and budget produced it, and how sets were evaluated.
 
     Only the budget fields of ``methods`` (the methods of the table's rows; None = every method of
-    ``chapter``) are named: see :func:`budget_line`.
+    ``chapter``) are named, and the epochs of those evaluation networks ``archs`` that train longer: see
+    :func:`budget_line`.
     """
     p = runner.profile
     reduced = (f"**Reduced run** (not the thesis protocol: {_thesis_protocol(chapter, methods)})"
                if p.reduced else "Thesis protocol")
-    return (f"Profile `{p.name}` ({p.description}); budget: {budget_line(p, chapter, methods)} "
+    return (f"Profile `{p.name}` ({p.description}); budget: {budget_line(p, chapter, methods, archs)} "
             f"(per-row budgets in the rows CSV). {reduced}. {evaluation} "
             f"Std is the population std over all networks of all sets.")
 
@@ -168,7 +173,9 @@ def write_table(runner: Runner, table: str, summary: pd.DataFrame, not_run, titl
     claims = claims_text(table, summaries)
     after = "\n".join(filter(None, (claims, extra)))
     methods = set(summary.method) if len(summary) else set()
+    archs = set(summary.eval_arch) if len(summary) else set()
     title += data_caveats(summary)
     write_summary(summary, runner.out_dir, f"table_{file_id(table)}", title=title,
-                  profile_line=profile_line(runner, evaluation, chapter, methods), not_run=not_run, after=after)
+                  profile_line=profile_line(runner, evaluation, chapter, methods, archs), not_run=not_run,
+                  after=after)
     return markdown_table(summary, not_run) + (f"\n{after}" if after else "")
