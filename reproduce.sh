@@ -30,7 +30,7 @@ Names:
   nas        architecture search with proxy sets (Tables 3.4, 4.6, 5.5); cpu: a sample of the space on
              FashionMNIST; notebook: notebooks/08_architecture_search.ipynb
   distillation  DC vs Dataset Distillation (DD) in DD's setting: Tables 3.3, A.T10, A.T11, Figure A.F4;
-             cpu: MNIST/LeNet (~45 min, estimated); notebook: notebooks/09_dataset_distillation.ipynb
+             cpu: MNIST/LeNet (33 min, measured); notebook: notebooks/09_dataset_distillation.ipynb
 
 Profiles:
   smoke   seconds; checks that everything runs (numbers are meaningless)
@@ -53,8 +53,9 @@ job (cells sharing a set go together), run once; then the notebook only reads th
     --partition P      --time T (per element; minutes or HH:MM:SS, default 24:00:00)
     --gpus-per-job G   (default 1)    --wait (wait for the array, then render the tables)
   --aggregate    only render the tables and figures from the rows the jobs wrote
-Finished jobs are skipped on a rerun (results/<chapter>/<profile>/jobs/<id>.done); an interrupted one
-reruns from its recorded sets and its condensation checkpoint.
+Finished jobs are skipped on a rerun (results/<chapter>/<profile>/jobs/<id>.done) while their rows are
+there at the budgets the code gives their cells; an interrupted one reruns from its recorded sets and its
+condensation checkpoint.
 
 Outputs: results/<chapter>/<profile>/ (executed notebook, table_*.md, table_*_rows.csv,
 table_*_summary.csv, results.csv, figure_*.png, synsets/; chapter5_analyses: results/chapter5/<profile>/).

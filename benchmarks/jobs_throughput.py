@@ -1,13 +1,18 @@
 """Jobs per hour by backend and worker count on this machine, and the paper profile's projected GPU-hours.
 
     DC_DATA_ROOT=../shared/data python benchmarks/jobs_throughput.py [--chapter 5] [--profile smoke]
-        [--workers 1,2] [--skip-measure]
+        [--workers 1,2] [--device cpu|cuda] [--budget dm_iterations=300,eval_epochs=100] [--skip-measure]
 
 Prints JSON lines. ``"what": "throughput"``: one chapter's jobs (``dc_lib.runs.jobs``), each
 backend in a fresh results folder: ``inline`` (one after another in this process, torch on all
 cores, what the notebook does) and ``pool`` with 1 and 2 warm workers (``dc_lib.runs.pool``, cores
 shared out). Wall time includes starting the workers and loading the data once per worker. The
 load average is printed with each line: on a shared machine it says how much of the CPU the run had.
+``utilisation`` says how busy the device was: on CPU the CPU time of this process and its workers over
+wall time x cores; on CUDA the mean of the GPU's own utilisation counter (``torch.cuda.utilization``,
+else ``nvidia-smi``), sampled every half second. With ``--device cuda`` the pool's workers go one per
+GPU, round robin. ``--budget`` overrides profile fields (integers) so that smoke jobs last long enough
+for the start-up of the workers not to be the whole measurement.
 
 ``"what": "projection"``: the GPU-hours of each chapter's ``paper`` jobs, from the cost model of
 ``dc_lib/runs/job_cost.py`` fed with the README's measured H100 figures, not from a GPU run: a
@@ -18,12 +23,16 @@ above 10 ipc, the whole training set), the model extrapolates, and the line says
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -41,19 +50,75 @@ from dc_lib.thesis import chapter3, chapter4, chapter5  # noqa: E402
 CHAPTERS = {3: chapter3, 4: chapter4, 5: chapter5}
 
 
-def plan(chapter: int, profile: str, out: Path, data_root, cells: str = "all_cells") -> list[JobSpec]:
-    """The jobs of a chapter's notebook (``cells``: ``all_cells``, or chapter 5's ``analysis_cells``)."""
-    planner = Planner(get_profile(profile), out, device="cpu")
+def plan(chapter: int, profile: str, out: Path, data_root, cells: str = "all_cells",
+         device: str = "cpu", budget: dict | None = None) -> list[JobSpec]:
+    """The jobs of a chapter's notebook (``cells``: ``all_cells``, or chapter 5's ``analysis_cells``), with
+    ``budget``'s profile fields overridden in every task (a job carries its profile by name)."""
+    get_profile(profile, **(budget or {}))  # an unknown field fails here
+    planner = Planner(get_profile(profile), out, device=device)
     getattr(CHAPTERS[chapter], cells)(planner)
-    return plan_jobs(planner, chapter, data_root=data_root, device="cpu")
+    specs = plan_jobs(planner, chapter, data_root=data_root, device=device)
+    return [dataclasses.replace(spec, tasks=tuple(
+        dataclasses.replace(task, overrides=tuple({**dict(task.overrides), **(budget or {})}.items()))
+        for task in spec.tasks)) for spec in specs]
 
 
-def measure(chapter: int, profile: str, backend: str, workers: int, data_root) -> dict:
-    """Run the chapter's jobs once in a fresh folder; wall time and per-job times (inline only)."""
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its children that have ended."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def _gpu_percent() -> float | None:
+    """The GPU's utilisation counter now (%, mean over the GPUs), or None where it cannot be read."""
+    try:
+        return sum(torch.cuda.utilization(i) for i in range(torch.cuda.device_count())) / torch.cuda.device_count()
+    except Exception:  # noqa: BLE001 - no pynvml: ask nvidia-smi
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"],
+                                 capture_output=True, text=True, timeout=5, check=True).stdout.split()
+            return sum(float(v) for v in out) / len(out) if out else None
+        except (OSError, subprocess.SubprocessError, ValueError):
+            return None
+
+
+class Utilisation:
+    """How busy the device was between ``start()`` and ``stop()`` (a fraction, or None if unmeasurable)."""
+
+    def __init__(self, device: str):
+        self.device, self.samples, self._done = device, [], threading.Event()
+
+    def start(self) -> "Utilisation":
+        self.t0, self.cpu0 = time.perf_counter(), _cpu_seconds()
+        if self.device == "cuda":
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.5):
+            value = _gpu_percent()
+            if value is not None:
+                self.samples.append(value / 100)
+
+    def stop(self) -> float | None:
+        seconds = time.perf_counter() - self.t0
+        if self.device == "cuda":
+            self._done.set()
+            self._thread.join()
+            return round(sum(self.samples) / len(self.samples), 3) if self.samples else None
+        return round((_cpu_seconds() - self.cpu0) / (seconds * cpu_cores()), 3)
+
+
+def measure(chapter: int, profile: str, backend: str, workers: int, data_root, device: str = "cpu",
+            budget: dict | None = None) -> dict:
+    """Run the chapter's jobs once in a fresh folder; wall time, device utilisation and per-job times (inline
+    only)."""
     out = Path(tempfile.mkdtemp(prefix=f"jobs_{backend}{workers}_"))
     try:
-        specs = plan(chapter, profile, out, data_root)
+        specs = plan(chapter, profile, out, data_root, device=device, budget=budget)
         load = os.getloadavg()[0]
+        busy = Utilisation(device).start()
         t0 = time.perf_counter()
         per_job = []
         if backend == "inline":
@@ -63,14 +128,17 @@ def measure(chapter: int, profile: str, backend: str, workers: int, data_root) -
                 per_job.append(round(time.perf_counter() - t, 2))
         else:
             cores = cpu_cores()
-            results = run_pool(specs, [None] * workers, max(1, cores // workers))
+            gpus = [i % torch.cuda.device_count() for i in range(workers)] if device == "cuda" else [None] * workers
+            results = run_pool(specs, gpus, max(1, cores // workers))
             failed = [r for r in results if r["status"] == "failed"]
             if failed:
                 raise RuntimeError(f"{len(failed)} job(s) failed: {failed[0].get('error')}")
         seconds = time.perf_counter() - t0
+        utilisation = busy.stop()
     finally:
         shutil.rmtree(out, ignore_errors=True)
     line = {"what": "throughput", "chapter": chapter, "profile": profile, "backend": backend, "workers": workers,
+            "device": device, "utilisation": utilisation, "budget": budget or {},
             "threads_per_worker": torch.get_num_threads() if backend == "inline" else max(1, cpu_cores() // workers),
             "jobs": len(specs), "seconds": round(seconds, 1), "jobs_per_hour": round(len(specs) / seconds * 3600, 1),
             "load_avg_before": round(load, 2), "load_avg_after": round(os.getloadavg()[0], 2),
@@ -107,12 +175,16 @@ def main() -> None:
     ap.add_argument("--profile", default="smoke", choices=("smoke", "cpu"))
     ap.add_argument("--workers", default="1,2", help="pool sizes to measure, e.g. 1,2")
     ap.add_argument("--data-root", default=os.environ.get("DC_DATA_ROOT"))
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    ap.add_argument("--budget", default="", help="profile fields to override, e.g. dm_iterations=300,eval_epochs=100")
     ap.add_argument("--skip-measure", action="store_true", help="only print the paper projection")
     args = ap.parse_args()
+    budget = {k: int(v) for k, v in (part.split("=", 1) for part in args.budget.split(",") if part)}
     if not args.skip_measure:
         runs = [("inline", 1)] + [("pool", int(w)) for w in args.workers.split(",")]
         for backend, workers in runs:
-            print(json.dumps(measure(args.chapter, args.profile, backend, workers, args.data_root)), flush=True)
+            print(json.dumps(measure(args.chapter, args.profile, backend, workers, args.data_root, args.device,
+                                     budget)), flush=True)
     for name in JOB_CHAPTERS:
         print(json.dumps(project(name)), flush=True)
 

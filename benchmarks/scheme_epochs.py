@@ -13,16 +13,18 @@ the cpu table reverses the thesis's order.
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-from dc_lib.core.data import load_dataset
+from dc_lib.core.data import LOSSY_FILES, load_dataset
 from dc_lib.core.synset import SyntheticSet
 from dc_lib.engines.choose import evaluate_set
 from dc_lib.engines.evaluation import EvalConfig
 
-SETS = "results/chapter4/cpu/synsets/"
+SETS = Path(__file__).resolve().parents[1] / "results" / "chapter4" / "cpu" / "synsets"
 # scheme -> (set file, augmentation while training the evaluation networks, epochs to try)
 SCHEMES = {"A": ("cifar10_ipc1_dc_convnet_sides-none_set0.pt", None, (200, 300)),
            "E": ("cifar10_ipc1_dsa_convnet_aug-crop_set0.pt", None, (200, 300)),
@@ -33,9 +35,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--nets", type=int, default=3)
     args = ap.parse_args()
-    real = load_dataset("cifar10")
+    real = load_dataset("cifar10", download=False)
+    if real.note != LOSSY_FILES["cifar10_jpeg.npz"]:  # the sets were condensed on the lossy copy: test on it
+        sys.exit(f"these sets were made from the lossy CIFAR-10 copy; the data root gave {real.source}")
     for scheme, (name, strategy, epochs_tried) in SCHEMES.items():
-        syn = SyntheticSet.load(SETS + name)
+        syn = SyntheticSet.load(SETS / name)
         for epochs in epochs_tried:
             start = time.perf_counter()
             accs = evaluate_set(syn.images, syn.labels, real,

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from dc_lib.core.augment import (DEFAULT_STRATEGY, OPS, AugParams, apply_params, apply_params_grouped, augment,
+from dc_lib.core.augment import (OPS, AugParams, apply_params, apply_params_grouped, augment,
                                  parse_strategy, sample_params)
 from dc_lib.core.seeding import make_generator
 
@@ -109,26 +109,38 @@ def test_classic_crop_is_an_exact_integer_shift():
     pytest.fail("no crop drawn in 20 tries")
 
 
+def _grouped_draws(batches, gen):
+    """One draw per batch, every op of OPS in turn (so ops repeat and mix), shared (1 row) or per image."""
+    return [sample_params(OPS[i % len(OPS)], 1 if i % 2 else b.shape[0], gen) for i, b in enumerate(batches)]
+
+
 def test_grouped_application_gives_each_batch_exactly_what_its_own_call_gives():
     gen = torch.Generator().manual_seed(0)
-    for _ in range(10):  # each draw picks one op per batch, so ops repeat and mix across the batches
-        batches = [torch.randn(n, 3, 16, 16, requires_grad=True) for n in (4, 1, 6, 3)]
-        params = [sample_params(DEFAULT_STRATEGY, 1 if i % 2 else b.shape[0], gen) for i, b in enumerate(batches)]
-        params[2] = None
-        for got, b, p in zip(apply_params_grouped(batches, params), batches, params):
-            ref = apply_params(b, p)
-            assert torch.equal(got, ref) and got.stride() == ref.stride()  # same layout: same conv kernels after
+    batches = [torch.randn(n, 3, 16, 16) for n in (4, 1, 6, 3, 2, 5, 3, 4, 1, 2, 6, 2, 3)]  # 13: each op twice
+    params = _grouped_draws(batches, gen)
+    params[12] = None
+    assert {p.op for p in params if p is not None} == set(OPS)
+    for got, b, p in zip(apply_params_grouped(batches, params), batches, params):
+        ref = apply_params(b, p)
+        assert torch.equal(got, ref) and got.stride() == ref.stride()  # same layout: same conv kernels after
 
 
 def test_grouped_application_passes_each_batch_its_own_gradient():
     gen = torch.Generator().manual_seed(1)
-    params = [sample_params(DEFAULT_STRATEGY, 1, gen) for _ in range(5)]
-    weights = torch.randn(10, 3, 16, 16)
-    x = torch.randn(10, 3, 16, 16, requires_grad=True)
+    x = torch.randn(24, 3, 16, 16, requires_grad=True)
+    params = _grouped_draws(list(x.split(2)), gen)
+    weights = torch.randn(24, 3, 16, 16)
     (torch.cat([apply_params(b, p) for b, p in zip(x.split(2), params)]) * weights).sum().backward()
     expected, x.grad = x.grad, None
     (torch.cat(apply_params_grouped(list(x.split(2)), params)) * weights).sum().backward()
     assert torch.equal(x.grad, expected)
+
+
+def test_grouped_application_wants_parameter_rows_that_fit_each_batch():
+    gen = torch.Generator().manual_seed(2)
+    batches = [torch.zeros(2, 1, 4, 4), torch.zeros(4, 1, 4, 4)]
+    with pytest.raises(ValueError, match="batch 0: 3 parameter rows for a batch of 2"):
+        apply_params_grouped(batches, [sample_params("flip", 3, gen)] * 2)
 
 
 def test_grouped_application_wants_one_draw_per_batch():

@@ -115,3 +115,9 @@ def test_a_claim_can_select_and_group_by_a_key_of_the_rows_setting():
     rows["setting"] = ["scheme=ours;aug=crop", "scheme=c;aug=crop", "scheme=ours;aug=flip", "scheme=c;aug=flip"]
     crop, flip = check(claim, {"T": rows})
     assert crop.startswith("- mnist, crop: **holds**") and flip.startswith("- mnist, flip: **does not hold**")
+
+
+def test_an_override_only_one_row_records_is_stated_as_a_difference():
+    [line] = check(DC_BEATS_HERDING, {"T": summary(("mnist", 1, "dc", 91.0, 0.1, "K=1;lr_img=0.01"),
+                                                   ("mnist", 1, "herding", 88.0, 0.5, "K=1"))})
+    assert "budgets differ in lr_img (0.01 vs default)" in line

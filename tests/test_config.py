@@ -71,3 +71,12 @@ def test_dc_profile_in_the_environment_overrides_a_notebook_default(monkeypatch)
     assert notebook_profile("cpu") == "cpu"
     monkeypatch.setenv("DC_PROFILE", "smoke")
     assert notebook_profile("cpu") == "smoke"
+
+
+def test_a_misspelt_a_t7_network_is_refused_with_the_valid_ones():
+    import pytest
+
+    from dc_lib.core.config import GradientMatchingPlan
+
+    with pytest.raises(ValueError, match=r"distance_archs: unknown architecture\(s\) \['lenett'\]; valid: mlp"):
+        GradientMatchingPlan(("mnist",), (1,), distance_archs=("lenett",))

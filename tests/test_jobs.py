@@ -278,6 +278,19 @@ def test_two_backends_writing_into_one_results_dir_at_once_keep_every_row(tmp_pa
     assert len(df) == len(df.drop_duplicates([*KEY, "net_idx"])) == len(expected.tasks)  # 1 set x 1 net each
 
 
+def test_a_finished_job_whose_cells_now_record_another_budget_runs_again(tmp_path, tiny_root):
+    import pandas as pd
+
+    s = spec(tmp_path, tiny_root, CellTask(RANDOM))
+    run_job(s)
+    path = Path(tmp_path) / "results.csv"
+    stale = pd.read_csv(path)
+    stale["budget"] += ";lr_img=0.5"  # as rows written before the code recorded another field
+    stale.to_csv(path, index=False)
+    assert run_job(s)["status"] == "done"
+    assert not rows(tmp_path).budget.str.contains("lr_img").any() and run_job(s)["status"] == "already done"
+
+
 # -- aggregating ----------------------------------------------------------------------------------
 
 def test_the_aggregator_reads_the_jobs_rows_and_computes_nothing(tmp_path, tiny_root, monkeypatch):
@@ -300,6 +313,12 @@ def test_the_aggregator_draws_a_set_that_a_reused_chapter_made(tmp_path, tiny_ro
                             reuse_from=[tmp_path / "chapter3"])
     found = aggregator.synset(Cell(4, "4.1", "mnist", 1, "dc", "convnet", "convnet", ""))
     assert torch.equal(found.images, made.images)
+
+
+def test_the_aggregator_says_a_sets_data_is_missing_rather_than_blaming_the_jobs(tmp_path):
+    aggregator = Aggregator(SMOKE, tmp_path / "out", data_root=tmp_path, device="cpu")  # an empty data root
+    with pytest.raises(MissingJobOutput, match="mnist: data not available"):
+        aggregator.synset(DM)
 
 
 # -- Slurm ----------------------------------------------------------------------------------------

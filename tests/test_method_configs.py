@@ -109,6 +109,21 @@ def test_the_mlp_condenses_with_eta_s_0_01_under_dcs_own_distance_and_0_1_under_
     assert lr_img("mlp", "ours_layerwise_cosine") == 0.01
     assert lr_img("mlp", "euclidean") == lr_img("mlp", "cosine") == 0.1
     assert lr_img("convnet", "ours_layerwise_cosine") == 0.1
+    dsa = Cell(4, "4.3", "mnist", 1, "dsa", "mlp", "mlp", "")
+    assert runner.method_config(dsa, real).lr_img == 0.1  # the exception is DC's (Table 3.2), not DSA's
+
+
+def test_a_saved_set_of_another_eta_s_is_not_reused_and_the_rows_record_the_rate(tiny_root, tmp_path):
+    runner = Runner(get_profile("smoke"), tmp_path, data_root=tiny_root, device="cpu")
+    real = runner.data("mnist")
+    cell = Cell(3, "3.2", "mnist", 1, "dc", "mlp", "mlp", "")
+    made = runner.synset(cell)
+    assert made.config["lr_img"] == 0.01
+    made.config = {**made.config, "lr_img": 0.1}  # as a set saved before the MLP had its own rate
+    made.save(runner.synset_path(cell, 0))
+    assert runner.find_synset(cell) is None
+    assert "lr_img=0.01" in runner.cell_budget(cell, real)
+    assert "lr_img" not in runner.cell_budget(Cell(3, "3.2", "mnist", 1, "dc", "convnet", "mlp", ""), real)
 
 
 def test_all_is_a_real_chunk_but_not_a_micro_batch():

@@ -113,13 +113,18 @@ def apply_params(x: torch.Tensor, params: AugParams | None) -> torch.Tensor:
 def apply_params_grouped(batches: list[torch.Tensor], params: list[AugParams | None]) -> list[torch.Tensor]:
     """Apply ``params[i]`` to ``batches[i]`` for every i, with one call per op drawn instead of one per batch.
 
-    Returns the results in order: the i-th equals ``apply_params(batches[i], params[i])`` bit for bit, in its
-    memory layout too (a view of its op's call; every op acts on each image alone, so an image sees only its
-    own batch's parameters). DM's per-class Siamese augmentation (one ω_c per class) in a handful of
-    kernels, which is what a GPU needs; differentiable in every batch.
+    Returns the results in order: the i-th equals ``apply_params(batches[i], params[i])`` in its memory
+    layout too (a view of its op's call; every op acts on each image alone, so an image sees only its own
+    batch's parameters) -- bit for bit on CPU (tested), up to float rounding where a device's kernels sum
+    in an order that depends on the batch size. DM's per-class Siamese augmentation (one ω_c per class)
+    in a handful of kernels, which is what a GPU needs; differentiable in every batch. Each ``params[i]``
+    has 1 row (shared) or one per image of ``batches[i]``, as :func:`apply_params` requires.
     """
     if len(batches) != len(params):
         raise ValueError(f"{len(batches)} batches and {len(params)} parameter draws")
+    for i, (b, p) in enumerate(zip(batches, params)):
+        if p is not None and p.u.shape[0] not in (1, b.shape[0]):
+            raise ValueError(f"batch {i}: {p.u.shape[0]} parameter rows for a batch of {b.shape[0]}")
     out: list[torch.Tensor | None] = [b if p is None else None for b, p in zip(batches, params)]
     for op in dict.fromkeys(p.op for p in params if p is not None):
         members = [i for i, p in enumerate(params) if p is not None and p.op == op]

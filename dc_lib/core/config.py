@@ -130,7 +130,7 @@ class GradientMatchingPlan:
         ablations: which appendix ablation tables to run (``A.T2`` ... ``A.T7``; chapter 3).
         ablate_condensing: False runs only the ablation rows that need no new condensation: the
             default condensing ConvNet (reusing Table 3.1's set), and A.T7's rows with DC's own distance
-            (Table 3.2's sets); the rest are listed as not run.
+            (Table 3.2's sets); the rest are listed as not run, but for A.T7's ``distance_archs``.
         distance_archs: architectures (C = T) on which Table A.T7 runs every distance, each a new
             condensation, whatever ``ablate_condensing`` says (cpu: the three small networks).
         ors_draws: random coresets drawn for the optimal-random-selection baseline (A.T8, one
@@ -181,6 +181,11 @@ class GradientMatchingPlan:
     dsa_iterations_multi: int | None = None
     arch_epochs: tuple[tuple[str, int], ...] = ()
     sensitivity: tuple[tuple[str, ...], int, tuple[int, ...], int] | None = None
+
+    def __post_init__(self):
+        unknown = [a for a in self.distance_archs if a not in ARCHS]
+        if unknown:  # a misspelt network would silently drop its A.T7 cells
+            raise ValueError(f"distance_archs: unknown architecture(s) {unknown}; valid: {', '.join(ARCHS)}")
 
 
 @dataclass(frozen=True)

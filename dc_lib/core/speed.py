@@ -27,7 +27,7 @@ class Speed:
         real_chunk: condensation: real images per forward when embedding or differentiating a
             class's real batch; None: the whole batch; ``all``: DM embeds the batches of all classes
             together (DC/DSA: as None, their gradients are per class); ``auto``: 32 on CPU
-            (cache-sized), ``all`` elsewhere.
+            (cache-sized), elsewhere ``all`` for DM and None for DC/DSA.
         micro_batch: images per forward/backward when a network trains on S inside DC/DSA;
             ``auto``: 16 on CPU for networks without BatchNorm, else None.
     """

@@ -195,7 +195,8 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
             omegas.append(sample_params(strategy, 1, gen))  # one omega_c shared by real_c and S_c
             real_batches.append(real.sample_class(c, batch_real, gen))
         with torch.no_grad():
-            mean_real = _real_class_means(embed, apply_params_grouped(real_batches, omegas), batch_norm, real_chunk)
+            mean_real = _real_class_means(embed, real_batches, batch_norm, real_chunk, omegas)
+        del real_batches  # the raw batches are not needed past the real side (they are large on a GPU)
         mean_syn = class_mean_embeddings(embed(torch.cat(apply_params_grouped(list(syn.split(ipc)), omegas))),
                                          syn_counts)
         loss = ((mean_real - mean_syn) ** 2).sum()
@@ -233,27 +234,35 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
 
 
 def _real_class_means(embed, batches: list[torch.Tensor], batch_norm: bool,
-                      chunk: int | str | None = None) -> torch.Tensor:
-    """Mean real embedding per class, ``(C, F)``, of one batch per class.
+                      chunk: int | str | None = None, omegas: list | None = None) -> torch.Tensor:
+    """Mean real embedding per class, ``(C, F)``, of one batch per class, each first augmented with its
+    class's ω_c (``omegas``; None: not augmented).
 
     Batch norm must see all classes in one forward (its statistics span them,
     as in the thesis). Without it other forwards give the same numbers up to float
-    rounding: ``"all"`` classes together, at most :data:`ALL_CLASSES_IMAGES` images
-    a forward (few large kernels, for a GPU); None each class's batch alone (the
-    reference); an int splits each class's batch into chunks of that many (on CPU
-    small batches run faster: the activations stay in cache; the mean is the sum of
-    the chunk sums / n).
+    rounding: ``"all"`` classes together, in groups of whole classes of at most
+    :data:`ALL_CLASSES_IMAGES` images (a class larger than that goes alone), each
+    group augmented and embedded before the next, so a large dataset never holds
+    all its augmented images at once (few large kernels, for a GPU); None each
+    class's batch alone (the reference); an int splits each class's batch into
+    chunks of that many (on CPU small batches run faster: the activations stay in
+    cache; the mean is the sum of the chunk sums / n).
     """
+    omegas = [None] * len(batches) if omegas is None else omegas
     if batch_norm:
-        return class_mean_embeddings(embed(torch.cat(batches)), [b.shape[0] for b in batches])
+        return class_mean_embeddings(embed(torch.cat(apply_params_grouped(batches, omegas))),
+                                     [b.shape[0] for b in batches])
     if chunk == "all":
-        means, group = [], []
-        for b in [*batches, None]:  # None closes the last group
-            if group and (b is None or sum(g.shape[0] for g in group) + b.shape[0] > ALL_CLASSES_IMAGES):
-                means.append(class_mean_embeddings(embed(torch.cat(group)), [g.shape[0] for g in group]))
-                group = []
-            group += [] if b is None else [b]
+        means, group, size = [], [], 0
+        for c in [*range(len(batches)), None]:  # None closes the last group
+            if group and (c is None or size + batches[c].shape[0] > ALL_CLASSES_IMAGES):
+                augmented = apply_params_grouped([batches[g] for g in group], [omegas[g] for g in group])
+                means.append(class_mean_embeddings(embed(torch.cat(augmented)), [batches[g].shape[0] for g in group]))
+                group, size = [], 0
+            if c is not None:
+                group, size = group + [c], size + batches[c].shape[0]
         return torch.cat(means)
+    batches = apply_params_grouped(batches, omegas)
     # A batch that fits one chunk takes the unchunked expression, so small batches give the same bits.
     return torch.stack([embed(b).mean(0) if chunk is None or b.shape[0] <= chunk
                         else sum(embed(b[s:s + chunk]).sum(0) for s in range(0, b.shape[0], chunk)) / b.shape[0]

@@ -151,10 +151,17 @@ def _budget(budget: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in str(budget).split(";") if "=" in part)
 
 
+# Budget fields a row records only where it departs from its method's default (Runner.budget: eta_S of the
+# MLP under DC's distance): one row having it is a difference, not a field the other method lacks.
+OVERRIDES = ("lr_img",)
+
+
 def _budget_difference(a: pd.Series, b: pd.Series) -> str:
-    """Where the budgets of two rows differ, among the fields both record."""
+    """Where the budgets of two rows differ, among the fields both record and the overrides either records."""
     ba, bb = _budget(a.budget), _budget(b.budget)
     diff = [f"{k} ({ba[k]} vs {bb[k]})" for k in ba if k in bb and ba[k] != bb[k]]
+    diff += [f"{k} ({ba.get(k, 'default')} vs {bb.get(k, 'default')})" for k in OVERRIDES
+             if (k in ba) != (k in bb)]
     return "budgets differ in " + ", ".join(diff) if diff else "the budget fields both rows record are equal"
 
 

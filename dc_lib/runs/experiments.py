@@ -52,9 +52,10 @@ DD_COMPARISON_AUG = "crop_flip"
 # frozen) and a ResNet whose strided convolutions become stride 1 + average pooling (A.1); the
 # evaluation networks use instance norm.
 CONDENSING_VARIANT = {"vgg11": "vgg11_bn", "resnet18": "resnet18_ap_bn"}
-# eta_S = 0.01 when the MLP condenses with DC's own distance (Table 3.2, stated; A.T7's MLP/ours value equals
-# 3.2's MLP->MLP cell, so the same rate, an inference: hyperparameters.md). With A.T7's flattened distances the
-# MLP keeps the 0.1 of every other network (stated).
+# eta_S = 0.01 when the MLP condenses DC's set with DC's own distance (Table 3.2, stated; A.T7's MLP/ours value
+# equals 3.2's MLP->MLP cell, so the same rate, an inference: hyperparameters.md). With A.T7's flattened distances
+# the MLP keeps the 0.1 of every other network (stated); DSA's sets keep 0.1 on every network (its section states
+# no exception).
 LR_IMG_MLP_OURS = 0.01
 # Table 5.3's DM with ResNet-18-BN condenses with the same stride-1 + average-pooling ResNet (B.1).
 DM_CONDENSING_VARIANT = {"resnet18_bn": "resnet18_ap_bn"}
@@ -153,7 +154,9 @@ class Runner:
                     continue
                 expected_batch = getattr(config, "batch_real", None)
                 networks = getattr(config, "networks", None)  # by file name: the folder may be spelled otherwise
+                expected_rate = getattr(config, "lr_img", None)  # a set condensed at another eta_S is another set
                 same_budget = (syn.config.get("batch_real", expected_batch) == expected_batch
+                               and syn.config.get("lr_img", expected_rate) == expected_rate
                                and syn.config.get("networks") == (Path(networks).name if networks else None)
                                # a coreset chosen by another feature network or pool is another set
                                and (cell.method not in CORESETS or syn.config.get("coreset") == self.coreset_record()))
@@ -206,11 +209,18 @@ class Runner:
             init, strategy, sides = self._gm_plan(cell, real)
             # Figure A.F2 varies T alone: the ipc's network epochs between rounds (ς_θ) stay.
             loops = None if setting.rounds is None else (setting.rounds, loop_schedule(cell.ipc)[1])
-            rates = {"lr_img": LR_IMG_MLP_OURS} if cell.condense_arch == "mlp" and setting.metric == "ours" else {}
+            rates = {"lr_img": self.lr_img(cell)} if self.lr_img(cell) is not None else {}
             return GMConfig(iterations=self.gm_iterations(cell), batch_real=p.gm_batch_real, init=init, loops=loops,
                             dsa_strategy=strategy, metric=setting.metric, sides=sides, **rates,
                             arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
                             arch_overrides=setting.condense_net)
+        return None
+
+    @staticmethod
+    def lr_img(cell: Cell) -> float | None:
+        """eta_S of a DC cell where it is not GMConfig's 0.1 (the MLP under DC's own distance), else None."""
+        if cell.method == "dc" and cell.condense_arch == "mlp" and parse_setting(cell.setting).metric == "ours":
+            return LR_IMG_MLP_OURS
         return None
 
     def network_group(self, cell: Cell, real: RealData) -> tuple[Path, int] | None:
@@ -406,6 +416,8 @@ class Runner:
         if self.num_nets(cell) != p.num_nets:
             draws += f";draw_nets={self.num_nets(cell)}"
         gm = f";K_gm={self.gm_iterations(cell)};batch_real_gm={p.gm_batch_real}"
+        if self.lr_img(cell) is not None:  # a rate of its own is part of what a row measured (claims name it)
+            gm += f";lr_img={self.lr_img(cell)}"
         setting = parse_setting(cell.setting)
         if cell.chapter == 5 and setting.eval_aug is None:
             # Chapter 5's DSA sets (Table 5.3, Figure 5.4) are condensed with chapter 4's K and real batch;

@@ -270,20 +270,21 @@ def run_job(spec: JobSpec | str) -> dict:
     """Run one job (a spec or its JSON) unless it is done; return ``{"id", "status", "cells"}``.
 
     ``status``: ``done`` (every cell ran, or cannot run at this budget whatever is rerun, e.g. a Table 5.4
-    group no trained state reaches: ``cells`` says why); ``already done`` (its marker was there: nothing
-    run); ``data not available`` (a cell's dataset is missing: no marker, so a run after the data arrives
+    group no trained state reaches: ``cells`` says why); ``already done`` (its marker was there and its rows
+    are, at the budgets this code gives its cells: nothing run. A marked job whose code now records another
+    budget for a cell, a rate say, runs again, reusing every set and row that still holds); ``data not available`` (a cell's dataset is missing: no marker, so a run after the data arrives
     does it). A job that another
     process is running is waited for (its lock), then found done. The marker is written only after the
     last row, so a job killed at any point reruns, and what it had recorded is kept, not redone.
     """
     if isinstance(spec, str):
         spec = JobSpec.from_json(spec)
-    if spec.done:
+    if spec.done and _rows_current(spec):
         return {"id": spec.id, "status": "already done", "cells": []}
     spec.path(".lock").parent.mkdir(parents=True, exist_ok=True)
     with open(spec.path(".lock"), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released by the kernel if this process dies
-        if spec.done:
+        if spec.done and _rows_current(spec):
             return {"id": spec.id, "status": "already done", "cells": []}
         lock.seek(0)
         lock.truncate()
@@ -299,6 +300,17 @@ def run_job(spec: JobSpec | str) -> dict:
             atomic_write(spec.path(".done"), lambda tmp: Path(tmp).write_text(spec.to_json() + "\n"))
         _log(spec, "end", status=status)
         return {"id": spec.id, "status": status, "cells": statuses}
+
+
+def _rows_current(spec: JobSpec) -> bool:
+    """Whether every cell of a job has its rows at the budget this code gives it (read, as the aggregator
+    reads them; the data is loaded once per process)."""
+    base = _runner(spec)
+    checker = Aggregator(base.profile, spec.out_dir, data_root=spec.data_root, device=spec.device, seed=spec.seed,
+                         reuse_from=spec.reuse_from)
+    checker._data = base._data
+    return all(_task_runner(checker, task).run(task.cell, sets=task.sets or None) != NOT_COMPUTED
+               for task in spec.tasks)
 
 
 # -- aggregating ------------------------------------------------------------------------------------
@@ -329,6 +341,9 @@ class Aggregator(Runner):
     def synset(self, cell: Cell, set_idx: int = 0) -> SyntheticSet:
         """The set the jobs made with this budget, here or in a chapter this one reuses (chapter 4's DC sets
         are chapter 3's), as the notebook's runner finds it; never made here."""
+        if self.data(cell.dataset) is None:
+            raise MissingJobOutput(f"{cell.dataset}: data not available ({self.missing(cell.dataset)}), so no job "
+                                   f"made Table {cell.table}'s set")
         found = self.find_synset(cell, set_idx)
         if found is None:
             raise MissingJobOutput(f"{self.synset_path(cell, set_idx)} was not made by the jobs with this budget: "
