@@ -249,19 +249,16 @@ def _real_class_means(embed, batches: list[torch.Tensor], batch_norm: bool,
     cache; the mean is the sum of the chunk sums / n).
     """
     omegas = [None] * len(batches) if omegas is None else omegas
-    if batch_norm:
-        return class_mean_embeddings(embed(torch.cat(apply_params_grouped(batches, omegas))),
-                                     [b.shape[0] for b in batches])
-    if chunk == "all":
-        means, group, size = [], [], 0
-        for c in [*range(len(batches)), None]:  # None closes the last group
-            if group and (c is None or size + batches[c].shape[0] > ALL_CLASSES_IMAGES):
-                augmented = apply_params_grouped([batches[g] for g in group], [omegas[g] for g in group])
-                means.append(class_mean_embeddings(embed(torch.cat(augmented)), [batches[g].shape[0] for g in group]))
-                group, size = [], 0
-            if c is not None:
-                group, size = group + [c], size + batches[c].shape[0]
-        return torch.cat(means)
+    if batch_norm or chunk == "all":
+        groups, size = [[]], 0  # batch norm: one group of every class; "all": whole classes up to the cap
+        for c, b in enumerate(batches):
+            if not batch_norm and groups[-1] and size + b.shape[0] > ALL_CLASSES_IMAGES:
+                groups, size = groups + [[]], 0
+            groups[-1].append(c)
+            size += b.shape[0]
+        return torch.cat([class_mean_embeddings(
+            embed(torch.cat(apply_params_grouped([batches[c] for c in g], [omegas[c] for c in g]))),
+            [batches[c].shape[0] for c in g]) for g in groups])
     batches = apply_params_grouped(batches, omegas)
     # A batch that fits one chunk takes the unchunked expression, so small batches give the same bits.
     return torch.stack([embed(b).mean(0) if chunk is None or b.shape[0] <= chunk

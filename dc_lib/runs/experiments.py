@@ -209,9 +209,10 @@ class Runner:
             init, strategy, sides = self._gm_plan(cell, real)
             # Figure A.F2 varies T alone: the ipc's network epochs between rounds (ς_θ) stay.
             loops = None if setting.rounds is None else (setting.rounds, loop_schedule(cell.ipc)[1])
-            rates = {"lr_img": self.lr_img(cell)} if self.lr_img(cell) is not None else {}
+            rate = self.lr_img(cell)
             return GMConfig(iterations=self.gm_iterations(cell), batch_real=p.gm_batch_real, init=init, loops=loops,
-                            dsa_strategy=strategy, metric=setting.metric, sides=sides, **rates,
+                            dsa_strategy=strategy, metric=setting.metric, sides=sides,
+                            **({"lr_img": rate} if rate is not None else {}),
                             arch=CONDENSING_VARIANT.get(cell.condense_arch, cell.condense_arch),
                             arch_overrides=setting.condense_net)
         return None
@@ -416,8 +417,9 @@ class Runner:
         if self.num_nets(cell) != p.num_nets:
             draws += f";draw_nets={self.num_nets(cell)}"
         gm = f";K_gm={self.gm_iterations(cell)};batch_real_gm={p.gm_batch_real}"
-        if self.lr_img(cell) is not None:  # a rate of its own is part of what a row measured (claims name it)
-            gm += f";lr_img={self.lr_img(cell)}"
+        rate = self.lr_img(cell)
+        if rate is not None:  # a rate of its own is part of what a row measured (claims name it)
+            gm += f";lr_img={rate}"
         setting = parse_setting(cell.setting)
         if cell.chapter == 5 and setting.eval_aug is None:
             # Chapter 5's DSA sets (Table 5.3, Figure 5.4) are condensed with chapter 4's K and real batch;
