@@ -5,6 +5,11 @@
 Figures (MNIST, default ConvNet, the thesis's hyperparameters unless --quick):
   dm_iteration   one DM iteration, ipc 10, 256 real images per class, DSA (real side unchunked: the reference)
   dm_iteration_chunked  the same with the real side embedded in chunks of --dm-chunk images (+ speedup)
+  dm_sets_batched  --dm-sets DM sets (one per seed) in one batched pass (dc_lib.methods.dm_sets): per set
+                 and iteration, against the same sets run one after another with the same real side
+                 (CPU: chunks of --dm-chunk; CUDA: all classes together) (+ speedup)
+  dm_iteration_graphs  (CUDA) a DM iteration with CUDA graphs (compile="reduce-overhead") against compile
+                 alone, steady state: (time of 40 iterations - time of 10) / 30 (+ speedup)
   dm_iteration_compiled the chunked iteration with the network run through torch.compile
                  (dc_lib.engines.compiled; its one-off compilation is timed apart as warmup_s) (+ speedup)
   dc_outer       one DC outer iteration at --gm-ipcs (1: 10 per-class matches, second-order backward;
@@ -49,6 +54,7 @@ from dc_lib.engines.stacked import StackedNetworks, test_accuracies, train_stack
 from dc_lib.methods.baselines import select_random
 from dc_lib.core.speed import Speed
 from dc_lib.methods.distribution_matching import DMConfig, condense_dm
+from dc_lib.methods.dm_sets import condense_dm_sets
 from dc_lib.methods.gradient_matching import GMConfig, condense_gm, loop_schedule
 
 
@@ -121,6 +127,8 @@ def main() -> None:
     parser.add_argument("--eval-test", type=int, default=1000, help="eval_nets: test images timed (of 10000)")
     parser.add_argument("--eval-repeat", type=int, default=1, help="eval_nets: timings per path (min is kept)")
     parser.add_argument("--dm-chunk", type=int, default=32, help="dm_iteration_chunked: real images per forward")
+    parser.add_argument("--dm-sets", type=int, default=5, help="dm_sets_batched: sets in one pass (a cell's 5)")
+    parser.add_argument("--only-dm-sets", action="store_true", help="print only the dm_sets_batched line")
     parser.add_argument("--gm-ipcs", default="1,10", help="dc_outer/dsa_outer: ipcs, comma-separated")
     parser.add_argument("--no-eval", action="store_true", help="skip the eval_nets lines")
     parser.add_argument("--only-eval", action="store_true", help="print only the eval_nets lines")
@@ -145,6 +153,9 @@ def main() -> None:
 
     ipc = 10
     one = DMConfig(iterations=1, batch_real=batch_real)
+    if args.only_dm_sets:
+        bench_dm_sets(args, real, ipc, one, device, emit)
+        return
     s = timed(lambda: condense_dm(real, ipc, one, speed=Speed(real_chunk=None), progress=False), args.repeat, device)
     emit("dm_iteration", s, forward_images=10 * (batch_real + ipc), ipc=ipc, batch_real=batch_real)
     chunk = 4 if args.quick else args.dm_chunk
@@ -157,12 +168,15 @@ def main() -> None:
                   device)
     emit("dm_iteration_all_classes", s_all, forward_images=10 * (batch_real + ipc), ipc=ipc, batch_real=batch_real,
          real_chunk="all", speedup=round(s / s_all, 2))
+    bench_dm_sets(args, real, ipc, one, device, emit)
     compiled = Speed(real_chunk=chunk, compile=True)
     warmup = timed(lambda: condense_dm(real, ipc, one, speed=compiled, progress=False), 1, device)
     s_compiled = timed(lambda: condense_dm(real, ipc, one, speed=compiled, progress=False), args.repeat, device)
     emit("dm_iteration_compiled", s_compiled, forward_images=10 * (batch_real + ipc), ipc=ipc,
          batch_real=batch_real, real_chunk=chunk, compiled=compile_works(device.type), warmup_s=round(warmup, 1),
          speedup=round(s / s_compiled, 2))
+    if device.type == "cuda":
+        bench_dm_graphs(args, real, ipc, batch_real, device, emit)
 
     for ipc_gm in (int(i) for i in args.gm_ipcs.split(",")):
         for name, dsa in (("dc_outer", None), ("dsa_outer", strategy)):
@@ -181,6 +195,36 @@ def main() -> None:
 
     if not args.no_eval:
         bench_eval_nets(args, real, strategy, device, emit)
+
+
+def bench_dm_graphs(args, real, ipc: int, batch_real: int, device, emit) -> None:
+    """dm_iteration_graphs (CUDA): a DM iteration in steady state, all classes together, compiled with CUDA
+    graphs (``compile="reduce-overhead"``) and without, as the difference of a long and a short run (the
+    graphs' recording and the compilation fall in both and cancel)."""
+    short, long = (3, 6) if args.quick else (10, 40)
+    per_iteration = {}
+    for mode in (True, "reduce-overhead"):
+        speed = Speed(real_chunk="all", compile=mode)
+        runs = {k: timed(lambda: condense_dm(real, ipc, DMConfig(iterations=k, batch_real=batch_real), speed=speed,
+                                             progress=False), args.repeat, device) for k in (short, long)}
+        per_iteration[mode] = (runs[long] - runs[short]) / (long - short)
+    emit("dm_iteration_graphs", per_iteration["reduce-overhead"], forward_images=10 * (batch_real + ipc), ipc=ipc,
+         batch_real=batch_real, real_chunk="all", compiled_s=round(per_iteration[True], 4),
+         speedup=round(per_iteration[True] / per_iteration["reduce-overhead"], 2))
+
+
+def bench_dm_sets(args, real, ipc: int, one: DMConfig, device, emit) -> None:
+    """dm_sets_batched: --dm-sets DM iterations (one per set) in one batched pass, per set, against the same
+    sets' iterations one after another (``condense_dm``), both with the device's real side."""
+    sets = 2 if args.quick else args.dm_sets
+    speed = Speed(real_chunk=(4 if args.quick else args.dm_chunk) if device.type == "cpu" else "all")
+    s_alone = timed(lambda: [condense_dm(real, ipc, one, seed=s, speed=speed, progress=False) for s in range(sets)],
+                    args.repeat, device) / sets
+    s_sets = timed(lambda: condense_dm_sets(real, ipc, one, seeds=list(range(sets)), speed=speed, progress=False),
+                   args.repeat, device) / sets
+    emit("dm_sets_batched", s_sets, forward_images=10 * (one.batch_real + ipc), ipc=ipc, batch_real=one.batch_real,
+         sets=sets, per="set and iteration", real_chunk=speed.real_chunk, alone_s=round(s_alone, 4),
+         speedup=round(s_alone / s_sets, 2))
 
 
 def bench_gm_outer(args, real, ipc: int, name: str, dsa: str | None, batch_real: int, device, emit) -> None:

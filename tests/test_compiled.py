@@ -27,7 +27,7 @@ def test_switched_off_it_returns_the_function_itself():
 
 
 def test_a_setting_other_than_true_or_false_is_rejected():
-    with pytest.raises(ValueError, match="compile must be True or False"):
+    with pytest.raises(ValueError, match="compile must be True, False or"):
         maybe_compile(_net(), "yes", "cpu")
 
 
@@ -97,3 +97,14 @@ def test_evaluation_with_compile_gives_the_eager_accuracies(tiny_real, engine):
 def test_the_cpu_profile_compiles_and_the_smoke_profile_does_not():
     # smoke's notebook outputs are compared bit for bit by nbval; compiled kernels round differently.
     assert get_profile("cpu").compile and not get_profile("smoke").compile
+
+
+def test_speed_takes_reduce_overhead_and_refuses_other_modes():
+    assert Speed(compile="reduce-overhead").compile == "reduce-overhead"
+    with pytest.raises(ValueError, match="compile must be True, False or 'reduce-overhead'"):
+        Speed(compile="max-autotune")
+
+
+def test_cuda_graphs_are_asked_for_only_on_cuda():
+    assert not compiled.graphs_on("reduce-overhead", "cpu")
+    assert not compiled.graphs_on(True, "cuda")

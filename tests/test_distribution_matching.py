@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from dc_lib.core.checkpoint import Checkpointing
 from dc_lib.core.models import get_network
-from dc_lib.core.seeding import seed_everything
+from dc_lib.core.seeding import make_generator, seed_everything
 from dc_lib.core.speed import Speed
 import dc_lib.methods.distribution_matching as dm
 from dc_lib.methods.distribution_matching import DMConfig, class_mean_embeddings, condense_dm, condense_mmd_pixels
@@ -167,3 +167,21 @@ def test_a_watched_run_gives_the_same_images_as_an_unwatched_one(tiny_real):
     plain = condense_dm(tiny_real, 1, small(iterations=3), seed=2, progress=False)
     assert torch.equal(watched.images, plain.images)
     assert torch.equal(frames[3], plain.images)
+
+
+def test_a_network_drawn_into_another_gets_the_weights_of_a_new_draw(tiny_real):
+    info = tiny_real.info
+    fresh_gen, into_gen = make_generator(3), make_generator(3)
+    fresh = dm.draw_network("convnet", info, fresh_gen, "cpu")
+    kept = dm.draw_network("convnet", info, make_generator(99), "cpu")
+    drawn = dm.draw_network("convnet", info, into_gen, "cpu", into=kept)
+    assert drawn is kept
+    for (name, a), b in zip(fresh.state_dict().items(), drawn.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert torch.equal(fresh_gen.get_state(), into_gen.get_state())
+
+
+def test_reduce_overhead_on_cpu_runs_as_the_default_compile(tiny_real):
+    default = condense_dm(tiny_real, 1, small(iterations=2), progress=False, speed=Speed(compile=True))
+    graphs = condense_dm(tiny_real, 1, small(iterations=2), progress=False, speed=Speed(compile="reduce-overhead"))
+    assert torch.equal(default.images, graphs.images)

@@ -13,6 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ENGINES = ("auto", "loop", "stacked", "side_by_side")
+REDUCE_OVERHEAD = "reduce-overhead"
+
+
+def check_compile(enabled) -> None:
+    """Raise ``ValueError`` unless ``enabled`` is True, False or ``"reduce-overhead"`` (a ``compile`` switch)."""
+    if not (isinstance(enabled, bool) or enabled == REDUCE_OVERHEAD):
+        raise ValueError(f"compile must be True, False or {REDUCE_OVERHEAD!r}, got {enabled!r}")
 
 
 @dataclass(frozen=True)
@@ -23,7 +30,9 @@ class Speed:
         engine: how an evaluation trains its networks: ``loop`` (the reference, one after another),
             ``stacked`` (one stacked model; CUDA), ``side_by_side`` (networks on the CPU cores) or
             ``auto`` (the path measured fastest for the device and set, ``engines.choose``).
-        compile: run networks through ``torch.compile`` (:mod:`dc_lib.engines.compiled`).
+        compile: run networks through ``torch.compile`` (:mod:`dc_lib.engines.compiled`): False, True,
+            or ``"reduce-overhead"`` (True plus CUDA graphs on a GPU; DM then keeps one network and
+            writes each iteration's fresh weights into it).
         real_chunk: condensation: real images per forward when embedding or differentiating a
             class's real batch; None: the whole batch; ``all``: DM embeds the batches of all classes
             together (DC/DSA: as None, their gradients are per class); ``auto``: 32 on CPU
@@ -33,11 +42,12 @@ class Speed:
     """
 
     engine: str = "auto"
-    compile: bool = False
+    compile: bool | str = False
     real_chunk: int | None | str = "auto"
     micro_batch: int | None | str = "auto"
 
     def __post_init__(self):
+        check_compile(self.compile)
         if self.engine not in ENGINES:
             raise ValueError(f"unknown engine {self.engine!r}; valid: {', '.join(ENGINES)}")
         for name in ("real_chunk", "micro_batch"):

@@ -54,7 +54,8 @@ def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, con
     (:mod:`dc_lib.engines.side_by_side`), ``auto`` the path :func:`choose_path` measured fastest
     for the device and set. Networks that cannot be stacked (BatchNorm, architectures not
     checked) always take the loop. ``compile``: the loop and side by side run each network
-    through ``torch.compile`` (:mod:`dc_lib.engines.compiled`); the stacked path ignores it.
+    through ``torch.compile`` (:mod:`dc_lib.engines.compiled`; ``"reduce-overhead"`` as True: CUDA
+    graphs are DM's alone); the stacked path ignores it.
     """
     check_evaluation_args(images, labels, real, config)
     arch, overrides = config.arch, config.arch_overrides
@@ -69,8 +70,8 @@ def evaluate_set(images: torch.Tensor, labels: torch.Tensor, real: RealData, con
         return evaluate_set_stacked(images, labels, real, config, seed=seed, progress=progress)
     if path == "side_by_side":
         return evaluate_set_side_by_side(images, labels, real, config, seed=seed, progress=progress,
-                                         compile=speed.compile)
-    return evaluate_set_loop(images, labels, real, config, seed=seed, progress=progress, compile=speed.compile)
+                                         compile=bool(speed.compile))
+    return evaluate_set_loop(images, labels, real, config, seed=seed, progress=progress, compile=bool(speed.compile))
 
 
 def evaluate_whole_dataset(real: RealData, config: EvalConfig, *, seed: int, progress: bool = True,

@@ -16,6 +16,13 @@ go through a compiled graph and always run eagerly.
 Off by default in the library functions (the plain path is the readable reference);
 the ``cpu`` profile turns it on (``Profile.compile``). CUDA is not switched on by any
 profile: it was not measured there.
+
+``"reduce-overhead"`` (``Speed(compile="reduce-overhead")``) asks for torch's CUDA graphs on top:
+each fixed-shape call replays a recorded graph instead of launching its kernels one by one, which
+is what small networks on a large GPU wait for. A graph is recorded per shape and keeps its
+parameters' addresses, so a caller must keep one network and write new weights into it
+(DM does: ``distribution_matching.draw_network(..., into=net)``), and call :func:`step_begin`
+once per iteration. On CPU there are no graphs and it is the default mode. Not measured on a GPU yet.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ import warnings
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from ..core.speed import REDUCE_OVERHEAD, check_compile
 
 
 RECOMPILE_LIMIT = 64
@@ -49,21 +58,34 @@ def compile_works(device_type: str) -> bool:
         return False
 
 
-def maybe_compile(fn, enabled: bool, device) -> object:
+def graphs_on(enabled, device) -> bool:
+    """Whether ``enabled`` asks for CUDA graphs and ``device`` can have them (CUDA, compiling works)."""
+    device_type = torch.device(device).type
+    return enabled == REDUCE_OVERHEAD and device_type == "cuda" and compile_works(device_type)
+
+
+def step_begin(enabled, device) -> None:
+    """Tell CUDA graphs a new iteration begins (the outputs of the last one may be overwritten);
+    nothing unless :func:`graphs_on`."""
+    if graphs_on(enabled, device):
+        torch.compiler.cudagraph_mark_step_begin()
+
+
+def maybe_compile(fn, enabled: bool | str, device) -> object:
     """``torch.compile(fn)`` if ``enabled`` and compiling works on ``device``, else ``fn`` itself.
 
     ``fn``: a module or a function of one tensor (e.g. ``net.embed``); compiled, it comes back as a
     function of that tensor that runs the original's parameters in the original's train/eval mode,
-    so optimisers built on the original train it.
+    so optimisers built on the original train it. ``enabled``: False, True (torch's default mode), or
+    ``"reduce-overhead"`` (CUDA graphs on CUDA; the default mode elsewhere).
     """
-    if not isinstance(enabled, bool):
-        raise ValueError(f"compile must be True or False, got {enabled!r}")
+    check_compile(enabled)
     if not enabled or not compile_works(torch.device(device).type):
         return fn
     # Each grad mode, thread count (side by side sets 1 per worker), train/eval mode and batch-size
     # range is a graph of its own; dynamo's default of 8 per function would fall back to eager.
     torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
-    compiled = torch.compile(fn)
+    compiled = torch.compile(fn, mode=REDUCE_OVERHEAD if graphs_on(enabled, device) else None)
 
     def call(x: torch.Tensor) -> torch.Tensor:
         # Augmented batches come with assorted strides (even on size-1 dimensions); each new

@@ -76,7 +76,8 @@ class StackedNetworks:
 
     ``forward(x)`` maps per-network inputs ``(n, B, C, H, W)`` to logits ``(n, B, classes)``;
     ``forward_shared(x)`` maps one input ``(B, C, H, W)``, seen by every network, to
-    ``(n, B, classes)``. ``params`` are leaf tensors that an optimiser can update;
+    ``(n, B, classes)``; ``embed(x)`` maps ``(n, B, C, H, W)`` to each network's ``embed`` features
+    ``(n, B, F)``. ``params`` are leaf tensors that an optimiser can update;
     ``write_back()`` copies them into the original modules.
     """
 
@@ -100,6 +101,14 @@ class StackedNetworks:
 
         self._per_net = vmap(one, in_dims=(0, 0, 0))
         self._shared = vmap(one, in_dims=(0, 0, None))
+        embedding = _Embedding(self.base)
+
+        def one_embedding(params, buffers, x):
+            # The wrapper holds the network as its child "net": its tensors are named "net.<name>".
+            named = ({f"net.{k}": v for k, v in params.items()}, {f"net.{k}": v for k, v in buffers.items()})
+            return functional_call(embedding, named, (x,))
+
+        self._embed = vmap(one_embedding, in_dims=(0, 0, 0))
 
     def __len__(self) -> int:
         return len(self.nets)
@@ -111,6 +120,10 @@ class StackedNetworks:
     def forward_shared(self, x: torch.Tensor) -> torch.Tensor:
         """One batch ``(B, C, H, W)`` through every network -> logits ``(n, B, classes)``."""
         return self._shared(self.params, self.buffers, x)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-network batches ``(n, B, C, H, W)`` -> each network's ``embed`` features ``(n, B, F)``."""
+        return self._embed(self.params, self.buffers, x)
 
     def train(self, mode: bool = True) -> "StackedNetworks":
         """Set the train/eval mode that ``functional_call`` uses (the same for every network)."""
@@ -124,6 +137,17 @@ class StackedNetworks:
             for name, p in net.named_parameters():
                 p.copy_(self.params[name][i])
         return self.nets
+
+
+class _Embedding(nn.Module):
+    """A network seen through its ``embed`` (what ``functional_call`` calls is ``forward``)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.embed(x)
 
 
 def _stacked_batch(images: torch.Tensor, labels: torch.Tensor, orders: torch.Tensor, start: int,

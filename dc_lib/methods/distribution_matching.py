@@ -44,7 +44,7 @@ from ..core.seeding import make_generator, seed_everything
 from ..core.speed import Speed
 from ..core.synset import SyntheticSet
 from ..core.transfer import module_to_device, to_device
-from ..engines.compiled import maybe_compile
+from ..engines.compiled import graphs_on, maybe_compile, step_begin
 from .watch import Watch
 
 
@@ -144,7 +144,8 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
         speed: speed only (:class:`~dc_lib.core.speed.Speed`): ``real_chunk`` embeds each class's
             real batch in chunks, or ``"all"`` classes in shared forwards (without BatchNorm the
             class means are the same up to float rounding; with BatchNorm it is ignored: one
-            forward over all classes); ``compile`` runs the embedding network through ``torch.compile``.
+            forward over all classes); ``compile`` runs the embedding network through ``torch.compile``
+            (``"reduce-overhead"``: with CUDA graphs on a GPU, one network kept and re-drawn in place).
         watch: observers (:class:`~dc_lib.methods.watch.Watch`): ``watch.on_iteration(k, images)``
             with a detached view of S ``(N, C, H, W)``, first at the starting k, then after every
             iteration k (e.g. snapshots against wall time, Figure 5.4); it must not change S.
@@ -186,10 +187,17 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
         watch.on_iteration(start, syn.detach())
     bar = tqdm(range(start, iterations), desc=f"DM {info.name} ipc={ipc}", disable=not progress,
                initial=start, total=iterations)
+    keep_net, net, kept_embed = graphs_on(compile, device) and embedding == "network", None, None
     for it in bar:
-        embed, batch_norm = _draw_embedding(arch, info, embedding, gen, device, states)
-        if embedding == "network":
-            embed = maybe_compile(embed, compile, device)
+        step_begin(compile, device)
+        if keep_net:  # CUDA graphs: one network, each iteration's fresh weights written into it
+            net = draw_network(arch, info, gen, device, states, into=net)
+            kept_embed = kept_embed or maybe_compile(net.embed, compile, device)
+            embed, batch_norm = kept_embed, has_batchnorm(net)
+        else:
+            embed, batch_norm = _draw_embedding(arch, info, embedding, gen, device, states)
+            if embedding == "network":
+                embed = maybe_compile(embed, compile, device)
         omegas, real_batches = [], []
         for c in range(info.num_classes):  # the generator's order: omega_c, then class c's real batch
             omegas.append(sample_params(strategy, 1, gen))  # one omega_c shared by real_c and S_c
@@ -250,12 +258,8 @@ def _real_class_means(embed, batches: list[torch.Tensor], batch_norm: bool,
     """
     omegas = [None] * len(batches) if omegas is None else omegas
     if batch_norm or chunk == "all":
-        groups, size = [[]], 0  # batch norm: one group of every class; "all": whole classes up to the cap
-        for c, b in enumerate(batches):
-            if not batch_norm and groups[-1] and size + b.shape[0] > ALL_CLASSES_IMAGES:
-                groups, size = groups + [[]], 0
-            groups[-1].append(c)
-            size += b.shape[0]
+        # batch norm: one group of every class; "all": whole classes up to the cap
+        groups = class_groups([b.shape[0] for b in batches], None if batch_norm else ALL_CLASSES_IMAGES)
         return torch.cat([class_mean_embeddings(
             embed(torch.cat(apply_params_grouped([batches[c] for c in g], [omegas[c] for c in g]))),
             [batches[c].shape[0] for c in g]) for g in groups])
@@ -264,6 +268,18 @@ def _real_class_means(embed, batches: list[torch.Tensor], batch_norm: bool,
     return torch.stack([embed(b).mean(0) if chunk is None or b.shape[0] <= chunk
                         else sum(embed(b[s:s + chunk]).sum(0) for s in range(0, b.shape[0], chunk)) / b.shape[0]
                         for b in batches])
+
+
+def class_groups(counts: list[int], cap: int | None) -> list[list[int]]:
+    """Consecutive classes grouped so that a group's images (``counts[c]`` each) stay within ``cap``;
+    a class larger than ``cap`` goes alone; ``cap`` None: one group of every class."""
+    groups, size = [[]], 0
+    for c, n in enumerate(counts):
+        if cap is not None and groups[-1] and size + n > cap:
+            groups, size = groups + [[]], 0
+        groups[-1].append(c)
+        size += n
+    return groups
 
 
 def _load_states(path, device="cpu") -> list[dict] | None:
@@ -285,15 +301,33 @@ def _draw_embedding(arch: str, info, embedding: str, gen: torch.Generator, devic
     network, or with ``states`` one of them drawn with the run's generator."""
     if embedding == "pixels":
         return (lambda x: x.flatten(1)), False
-    # The net is seeded from the run's generator, so each iteration's psi is reproducible.
+    net = draw_network(arch, info, gen, device, states)
+    return net.embed, has_batchnorm(net)
+
+
+def draw_network(arch: str, info, gen: torch.Generator, device, states=None,
+                 into: torch.nn.Module | None = None) -> torch.nn.Module:
+    """One iteration's psi_theta: frozen, in train mode, on ``device``; freshly initialised, or with
+    ``states`` one of them. Every draw comes from ``gen``, so each iteration's psi is reproducible.
+
+    ``into``: a network drawn here before; the new weights are written into its tensors and it is
+    returned (the same weights as a new network; CUDA graphs keep their tensors' addresses).
+    """
     seed_everything(int(torch.randint(2**31 - 1, (1,), generator=gen)))
-    net = module_to_device(get_network(arch, info.channel, info.num_classes, info.im_size), device)
+    fresh = get_network(arch, info.channel, info.num_classes, info.im_size)
+    if into is None:
+        net = module_to_device(fresh, device)
+    else:
+        net = into
+        with torch.no_grad():  # built on the CPU as a new one is, so the weights are the same
+            for mine, new in zip(net.state_dict().values(), fresh.state_dict().values()):
+                mine.copy_(to_device(new, device))
     if states is not None:
         net.load_state_dict(states[int(torch.randint(len(states), (1,), generator=gen))])
     net.train()  # BN variants use the statistics of the current batch, as in the thesis
     for p in net.parameters():
         p.requires_grad_(False)
-    return net.embed, has_batchnorm(net)
+    return net
 
 
 def condense_mmd_pixels(real: RealData, ipc: int, config: DMConfig = DMConfig(), **kw) -> SyntheticSet:

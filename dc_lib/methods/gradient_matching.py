@@ -281,7 +281,9 @@ def condense_gm(real: RealData, ipc: int, config: GMConfig = GMConfig(), *, seed
     lr_img, lr_net, batch_real, batch_train = config.lr_img, config.lr_net, config.batch_real, config.batch_train
     metric, sides, method = config.metric, config.sides, config.method
     on_cpu = torch.device(device).type == "cpu"
-    real_chunk, micro_batch, compile = speed.real_chunk, speed.micro_batch, speed.compile
+    # CUDA graphs ("reduce-overhead") are DM's alone: here each outer iteration trains a new network, whose
+    # weights a recorded graph would not see; the default mode is what compile gives here.
+    real_chunk, micro_batch, compile = speed.real_chunk, speed.micro_batch, bool(speed.compile)
     if real_chunk == "auto":
         real_chunk = CPU_REAL_CHUNK if on_cpu else None
     elif real_chunk == "all":  # DM's shared forwards; each real gradient here is one class's
