@@ -1,7 +1,8 @@
 """Jobs per hour by backend and worker count on this machine, and the paper profile's projected GPU-hours.
 
     DC_DATA_ROOT=../shared/data python benchmarks/jobs_throughput.py [--chapter 5] [--profile smoke]
-        [--workers 1,2] [--device cpu|cuda] [--budget dm_iterations=300,eval_epochs=100] [--skip-measure]
+        [--workers 1,2] [--device cpu|cuda] [--budget dm_iterations=300,eval_epochs=100]
+        [--skip-measure | --skip-projection]
 
 Prints JSON lines. ``"what": "throughput"``: one chapter's jobs (``dc_lib.runs.jobs``), each
 backend in a fresh results folder: ``inline`` (one after another in this process, torch on all
@@ -13,6 +14,10 @@ wall time x cores; on CUDA the mean of the GPU's own utilisation counter (``torc
 else ``nvidia-smi``), sampled every half second. With ``--device cuda`` the pool's workers go one per
 GPU, round robin. ``--budget`` overrides profile fields (integers) so that smoke jobs last long enough
 for the start-up of the workers not to be the whole measurement.
+
+``"what": "goal_5_1"``: issue 18's goal, Table 5.1 without TinyImageNet on one GPU: the same cost model's
+H100 hours by part, and the arithmetic the protocol does (PFLOP, from torch's FLOP counter on each dataset's
+ConvNet) with the hours that needs at an H100's FP32 rate and at a TF32 tensor-core rate (the floor).
 
 ``"what": "projection"``: the GPU-hours of each chapter's ``paper`` jobs, from the cost model of
 ``dc_lib/runs/job_cost.py`` fed with the README's measured H100 figures, not from a GPU run: a
@@ -40,8 +45,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from dc_lib.core.config import get_profile  # noqa: E402
-from dc_lib.runs.job_cost import job_seconds  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from dc_lib.core.config import dm_iterations, get_profile  # noqa: E402
+from dc_lib.core.data import DATASETS  # noqa: E402
+from dc_lib.core.models import get_network  # noqa: E402
+from dc_lib.runs.experiments import Runner  # noqa: E402
+from dc_lib.runs.job_cost import TRAIN_SIZE, job_seconds, set_seconds  # noqa: E402
+from dc_lib.thesis.chapter5 import planned_5_1  # noqa: E402
 from dc_lib.runs.jobs import JobSpec, Planner, plan_jobs, run_job  # noqa: E402
 from dc_lib.runs.pool import cpu_cores, run_pool  # noqa: E402
 from dc_lib.cli import JOB_CHAPTERS  # noqa: E402
@@ -169,6 +180,53 @@ def project(name: str) -> dict:
             "extrapolated": sorted(notes)}
 
 
+GOAL_DATASETS = ("mnist", "cifar10", "cifar100")  # Table 5.1 without TinyImageNet (issue 18's goal)
+TEST_IMAGES = 10000  # the test split of each of them
+FP32_TFLOPS, TF32_TFLOPS = 60, 400  # an H100's FP32 peak, roughly; TF32 tensor-core work at about 80 % of peak
+
+
+def forward_gflop(dataset: str) -> float:
+    """GFLOP of one image's forward through the dataset's ConvNet (torch's FLOP counter)."""
+    info = DATASETS[dataset]
+    net = get_network("convnet", info.channel, info.num_classes, info.im_size)
+    with FlopCounterMode(display=False) as counter:
+        net(torch.zeros(1, info.channel, *info.im_size))
+    return counter.get_total_flops() / 1e9
+
+
+def goal_5_1() -> dict:
+    """Issue 18's goal, Table 5.1 without TinyImageNet in the paper profile on one GPU: the cost model's
+    H100 hours by part, and the arithmetic the protocol does (PFLOP; backward = 2 x forward) with the hours
+    it needs at FP32 and at TF32 tensor-core rates."""
+    p = get_profile("paper")
+    runner = Runner(p, Path(tempfile.gettempdir()) / "jobs_projection", device="cpu")
+    hours = {"condense": 0.0, "evaluate": 0.0, "whole_set": 0.0}
+    pflop = dict.fromkeys(hours, 0.0)
+    for cell in planned_5_1(p, datasets=GOAL_DATASETS):
+        info, sets = DATASETS[cell.dataset], runner.num_sets(cell)
+        g = forward_gflop(cell.dataset) / 1e6  # PFLOP per forward image
+        condense, evaluate, _ = set_seconds(runner, cell)
+        part = "whole_set" if cell.method == "whole" else "evaluate"
+        hours["condense"] += sets * condense / 3600
+        hours[part] += sets * evaluate / 3600
+        nets = (p.whole_nets or p.num_nets) if cell.method == "whole" else p.num_nets
+        if cell.method == "whole":
+            pflop[part] += nets * p.whole_epochs * TRAIN_SIZE[cell.dataset] * 3 * g
+        else:
+            train = (p.eval_epochs + 1) * cell.ipc * info.num_classes * 3  # forward + backward per epoch
+            pflop[part] += sets * nets * (train + TEST_IMAGES) * g
+        if cell.method == "dm":  # real side forward only; synthetic side forward + backward
+            pflop["condense"] += (sets * dm_iterations(p, cell.dataset) * info.num_classes
+                                  * (p.batch_real + 3 * cell.ipc) * g)
+    total = sum(pflop.values())
+    return {"what": "goal_5_1", "table": "5.1 without TinyImageNet", "profile": "paper",
+            "projected_h100_hours": {k: round(v, 1) for k, v in hours.items()} | {"total": round(sum(hours.values()), 1)},
+            "pflop": {k: round(v) for k, v in pflop.items()} | {"total": round(total)},
+            f"floor_hours_at_{FP32_TFLOPS}_tflops": round(total * 1e3 / FP32_TFLOPS / 3600, 1),
+            f"floor_hours_at_{TF32_TFLOPS}_tflops": round(total * 1e3 / TF32_TFLOPS / 3600, 1),
+            "source": "cost model (README H100 figures) and torch's FLOP counter: a projection, not a GPU run"}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--chapter", type=int, default=5, choices=(3, 4, 5))
@@ -178,6 +236,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     ap.add_argument("--budget", default="", help="profile fields to override, e.g. dm_iterations=300,eval_epochs=100")
     ap.add_argument("--skip-measure", action="store_true", help="only print the paper projection")
+    ap.add_argument("--skip-projection", action="store_true", help="only measure (no paper projection)")
     args = ap.parse_args()
     budget = {k: int(v) for k, v in (part.split("=", 1) for part in args.budget.split(",") if part)}
     if not args.skip_measure:
@@ -185,6 +244,9 @@ def main() -> None:
         for backend, workers in runs:
             print(json.dumps(measure(args.chapter, args.profile, backend, workers, args.data_root, args.device,
                                      budget)), flush=True)
+    if args.skip_projection:
+        return
+    print(json.dumps(goal_5_1()), flush=True)
     for name in JOB_CHAPTERS:
         print(json.dumps(project(name)), flush=True)
 
