@@ -185,3 +185,18 @@ def test_reduce_overhead_on_cpu_runs_as_the_default_compile(tiny_real):
     default = condense_dm(tiny_real, 1, small(iterations=2), progress=False, speed=Speed(compile=True))
     graphs = condense_dm(tiny_real, 1, small(iterations=2), progress=False, speed=Speed(compile="reduce-overhead"))
     assert torch.equal(default.images, graphs.images)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_cuda_graphs_give_the_set_of_compile_alone(tiny_real):
+    # float64, so that the comparison is exact enough to see a graph replaying stale weights
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        real = replace(tiny_real, x_train=tiny_real.x_train.double(), x_test=tiny_real.x_test.double()).to("cuda")
+        config = small(iterations=4)
+        compiled = condense_dm(real, 1, config, progress=False, speed=Speed(real_chunk="all", compile=True))
+        graphs = condense_dm(real, 1, config, progress=False, speed=Speed(real_chunk="all", compile="reduce-overhead"))
+    finally:
+        torch.set_default_dtype(default)
+    torch.testing.assert_close(graphs.images, compiled.images, rtol=0, atol=1e-9)

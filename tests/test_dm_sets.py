@@ -102,3 +102,15 @@ def test_configs_it_cannot_batch_are_refused_with_the_way_round(tiny_real, chang
     with pytest.raises(ValueError, match=words) as error:
         condense_dm_sets(tiny_real, 1, replace(SMALL, **change), seeds=[1, 2], progress=False)
     assert "condense_dm" in str(error.value)
+
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@cuda
+def test_on_cuda_each_set_equals_its_run_alone(real64):
+    real = real64.to("cuda")
+    sets = condense_dm_sets(real, 2, SMALL, seeds=[0, 7], progress=False, speed=Speed(real_chunk="all"))
+    for syn, seed in zip(sets, [0, 7]):
+        torch.testing.assert_close(syn.images, alone(real, 2, SMALL, seed, Speed(real_chunk="all")),
+                                   rtol=0, atol=1e-9)
