@@ -181,7 +181,19 @@ def test_a_network_drawn_into_another_gets_the_weights_of_a_new_draw(tiny_real):
     assert torch.equal(fresh_gen.get_state(), into_gen.get_state())
 
 
-def test_reduce_overhead_on_cpu_runs_as_the_default_compile(tiny_real):
+def test_a_kept_network_redrawn_each_iteration_gives_the_set_of_fresh_networks(tiny_real, monkeypatch):
+    # the CUDA-graph path's bookkeeping, run on the CPU: one network kept, its weights re-drawn in place
+    fresh = condense_dm(tiny_real, 1, small(iterations=3), progress=False, speed=Speed(real_chunk=None))
+    monkeypatch.setattr(dm, "graphs_on", lambda compile, device: True)
+    drawn = []
+    real_draw = dm.draw_network
+    monkeypatch.setattr(dm, "draw_network", lambda *a, **kw: drawn.append(kw.get("into")) or real_draw(*a, **kw))
+    kept = condense_dm(tiny_real, 1, small(iterations=3), progress=False, speed=Speed(real_chunk=None))
+    assert drawn[0] is None and drawn[1] is not None and all(n is drawn[1] for n in drawn[1:])
+    assert torch.equal(kept.images, fresh.images)
+
+
+def test_reduce_overhead_on_cpu_is_accepted_and_runs_as_the_default_compile(tiny_real):
     default = condense_dm(tiny_real, 1, small(iterations=2), progress=False, speed=Speed(compile=True))
     graphs = condense_dm(tiny_real, 1, small(iterations=2), progress=False, speed=Speed(compile="reduce-overhead"))
     assert torch.equal(default.images, graphs.images)

@@ -36,7 +36,9 @@ def test_each_set_equals_its_run_alone(real64):
 
 
 @pytest.mark.parametrize("chunk", ["all", 4])
-def test_real_side_forwards_give_the_same_sets(real64, chunk):
+def test_real_side_forwards_give_the_same_sets(real64, chunk, monkeypatch):
+    # a cap of 24 images over the 2 sets: groups of 2 classes (6 real images each per set), 5 groups
+    monkeypatch.setattr(dm_sets, "ALL_CLASSES_IMAGES", 24)
     whole = condense_dm_sets(real64, 1, SMALL, seeds=[1, 2], progress=False, speed=PLAIN_REAL)
     other = condense_dm_sets(real64, 1, SMALL, seeds=[1, 2], progress=False, speed=Speed(real_chunk=chunk))
     for a, b in zip(whole, other):
@@ -81,7 +83,8 @@ def test_a_set_checkpointed_alone_joins_the_pass_where_it_stopped(real64, tmp_pa
     sets = condense_dm_sets(real64, 1, config, seeds=[9, 8], checkpoints=[ahead, None], progress=False,
                             speed=PLAIN_REAL)
     assert [s.metrics["resumed_from"] for s in sets] == [2, 0]
-    torch.testing.assert_close(sets[0].images, alone(real64, 1, config, 9), rtol=0, atol=1e-10)
+    for syn in sets:
+        torch.testing.assert_close(syn.images, alone(real64, 1, config, syn.seed), rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize("seeds", [[], [1, 1]])
@@ -96,6 +99,7 @@ def test_one_checkpoint_per_seed(tiny_real, tmp_path):
 
 
 @pytest.mark.parametrize("change, words", [({"arch": "convnet_bn"}, "batch norm"),
+                                           ({"arch": "vgg11"}, "checked against the plain path"),
                                            ({"embedding": "pixels"}, "pixels"),
                                            ({"networks": "pool.pt"}, "pool")])
 def test_configs_it_cannot_batch_are_refused_with_the_way_round(tiny_real, change, words):

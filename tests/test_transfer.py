@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from dc_lib.core.transfer import module_to_device, to_device
+from dc_lib.core.transfer import copy_into, module_to_device, to_device
 from dc_lib.methods.distribution_matching import DMConfig, condense_dm
 from dc_lib.methods.watch import Watch
 
@@ -23,6 +23,20 @@ def test_a_module_moved_to_the_cpu_keeps_its_weights():
     net = nn.Linear(3, 2)
     before = net.weight.clone()
     assert module_to_device(net, "cpu") is net and torch.equal(net.weight, before)
+
+
+def test_a_copy_into_a_tensor_keeps_its_address():
+    dst, src = torch.zeros(3), torch.arange(3.0)
+    address = dst.data_ptr()
+    assert copy_into(dst, src) is dst and dst.data_ptr() == address and torch.equal(dst, src)
+
+
+@cuda
+def test_a_copy_into_a_cuda_tensor_keeps_its_address_and_has_the_values():
+    dst, src = torch.zeros(3, device="cuda"), torch.arange(3.0)
+    address = dst.data_ptr()
+    copy_into(dst, src)
+    assert dst.data_ptr() == address and torch.equal(dst.cpu(), src)
 
 
 @cuda

@@ -24,6 +24,14 @@ def to_device(t: torch.Tensor, device: torch.device | str) -> torch.Tensor:
     return t.pin_memory().to(device, non_blocking=True)
 
 
+def copy_into(dst: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+    """``dst.copy_(src)`` in place (``dst`` keeps its address); from a CPU tensor to CUDA a non-blocking
+    copy from pinned memory, with no temporary on the device."""
+    if dst.device.type == "cuda" and src.device.type == "cpu":
+        return dst.copy_(src.pin_memory(), non_blocking=True)
+    return dst.copy_(src)
+
+
 def module_to_device(net: nn.Module, device: torch.device | str) -> nn.Module:
     """``net.to(device)`` whose parameter and buffer copies do not stall the host (:func:`to_device`)."""
     if torch.device(device).type != "cuda":

@@ -43,7 +43,7 @@ from ..core.models import get_network, has_batchnorm
 from ..core.seeding import make_generator, seed_everything
 from ..core.speed import Speed
 from ..core.synset import SyntheticSet
-from ..core.transfer import module_to_device, to_device
+from ..core.transfer import copy_into, module_to_device, to_device
 from ..engines.compiled import graphs_on, maybe_compile, step_begin
 from .watch import Watch
 
@@ -166,9 +166,7 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
         raise ValueError(f"Unknown embedding {embedding!r}; use 'network' or 'pixels'")
     record = config.record(real, ipc, seed)
     lr, strategy, arch, init = record["lr"], record["strategy"], config.arch, config.init
-    real_chunk = speed.real_chunk
-    if real_chunk == "auto":
-        real_chunk = CPU_REAL_CHUNK if torch.device(device).type == "cpu" else "all"
+    real_chunk = resolve_real_chunk(speed.real_chunk, device)
     compile = speed.compile
     gen = make_generator(seed)
     check_ipc(real, ipc)
@@ -198,10 +196,7 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
             embed, batch_norm = _draw_embedding(arch, info, embedding, gen, device, states)
             if embedding == "network":
                 embed = maybe_compile(embed, compile, device)
-        omegas, real_batches = [], []
-        for c in range(info.num_classes):  # the generator's order: omega_c, then class c's real batch
-            omegas.append(sample_params(strategy, 1, gen))  # one omega_c shared by real_c and S_c
-            real_batches.append(real.sample_class(c, batch_real, gen))
+        omegas, real_batches = draw_class_batches(real, strategy, batch_real, gen)
         with torch.no_grad():
             mean_real = _real_class_means(embed, real_batches, batch_norm, real_chunk, omegas)
         del real_batches  # the raw batches are not needed past the real side (they are large on a GPU)
@@ -219,9 +214,7 @@ def condense_dm(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seed
         if last or it % 10 == 0 or saving:
             loss_value = float(loss.detach())
             if not (torch.isfinite(loss) and torch.isfinite(syn).all()):
-                raise FloatingPointError(
-                    f"DM on {info.name} ipc={ipc}: loss or synthetic images became NaN/inf at "
-                    f"iteration {it + 1} (lr={lr}). Lower the learning rate or check the data." + diverged_hint(ckpt))
+                raise diverged(f"DM on {info.name} ipc={ipc}", it + 1, lr, ckpt)
             bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
         if saving:
             save_checkpoint(ckpt, record, syn, optimizer, gen, it + 1)
@@ -268,6 +261,30 @@ def _real_class_means(embed, batches: list[torch.Tensor], batch_norm: bool,
     return torch.stack([embed(b).mean(0) if chunk is None or b.shape[0] <= chunk
                         else sum(embed(b[s:s + chunk]).sum(0) for s in range(0, b.shape[0], chunk)) / b.shape[0]
                         for b in batches])
+
+
+def diverged(run: str, iteration: int, lr: float, ckpt) -> FloatingPointError:
+    """The error of a run whose loss or synthetic images became NaN/inf at ``iteration``."""
+    return FloatingPointError(f"{run}: loss or synthetic images became NaN/inf at iteration {iteration} (lr={lr}). "
+                              "Lower the learning rate or check the data." + diverged_hint(ckpt))
+
+
+def resolve_real_chunk(real_chunk: int | str | None, device) -> int | str | None:
+    """``Speed.real_chunk`` for DM on ``device``: ``"auto"`` is :data:`CPU_REAL_CHUNK` on CPU, ``"all"`` elsewhere."""
+    if real_chunk == "auto":
+        return CPU_REAL_CHUNK if torch.device(device).type == "cpu" else "all"
+    return real_chunk
+
+
+def draw_class_batches(real: RealData, strategy: str | None, batch_real: int,
+                       gen: torch.Generator) -> tuple[list, list[torch.Tensor]]:
+    """One iteration's ω_c and real batch of every class, drawn from ``gen`` in DM's order (ω_c, then
+    class c's batch ``(batch_real, C, H, W)``); ω_c is shared by real_c and S_c."""
+    omegas, batches = [], []
+    for c in range(real.info.num_classes):
+        omegas.append(sample_params(strategy, 1, gen))
+        batches.append(real.sample_class(c, batch_real, gen))
+    return omegas, batches
 
 
 def class_groups(counts: list[int], cap: int | None) -> list[list[int]]:
@@ -321,7 +338,7 @@ def draw_network(arch: str, info, gen: torch.Generator, device, states=None,
         net = into
         with torch.no_grad():  # built on the CPU as a new one is, so the weights are the same
             for mine, new in zip(net.state_dict().values(), fresh.state_dict().values()):
-                mine.copy_(to_device(new, device))
+                copy_into(mine, new)
     if states is not None:
         net.load_state_dict(states[int(torch.randint(len(states), (1,), generator=gen))])
     net.train()  # BN variants use the statistics of the current batch, as in the thesis

@@ -11,10 +11,13 @@ L = sum_s L_s. L_s depends on S_s alone, so each set gets the gradient it gets a
 step. The sets equal S separate ``condense_dm`` runs up to float rounding (the batched convolutions
 sum in another order), not bit for bit (tests/test_dm_sets.py).
 
-What it covers: the thesis's DM, a freshly initialised network without batch norm every iteration
-(ConvNet and the other stackable architectures). DM-BN is refused: running statistics cannot go
-through ``vmap`` (see :mod:`dc_lib.engines.stacked`). So are the trained-network pool of Table 5.4 and
-pixel MMD. Those run set by set through ``condense_dm``.
+What it covers: the thesis's DM, a freshly initialised network without batch norm every iteration,
+of the architectures whose stacking is checked against the plain path
+(:data:`~dc_lib.engines.stacked.STACKABLE`: ConvNet, MLP, LeNet). Others are refused: VGG-11's sets,
+for one, came out 0.2-0.5 apart from its runs alone after one augmented iteration in float64, cause
+not established. DM-BN is refused too (running statistics cannot go through ``vmap``, see
+:mod:`dc_lib.engines.stacked`), and so are the trained-network pool of Table 5.4 and pixel MMD. Those
+run set by set through ``condense_dm``.
 
 Checkpoints are one per set, the very file ``condense_dm`` writes and reads (same record). A set can
 therefore resume alone what it started batched, and the other way round. Sets resumed from different
@@ -33,17 +36,18 @@ import time
 import torch
 from tqdm import tqdm
 
-from ..core.augment import apply_params_grouped, sample_params
-from ..core.checkpoint import Checkpointing, diverged_hint, resume_checkpoint, save_checkpoint
+from ..core.augment import apply_params_grouped
+from ..core.checkpoint import Checkpointing, resume_checkpoint, save_checkpoint
 from ..core.checks import condensation_args
 from ..core.data import RealData, check_ipc
 from ..core.models import get_network, has_batchnorm
 from ..core.seeding import make_generator
 from ..core.speed import Speed
 from ..core.synset import SyntheticSet
-from ..engines.stacked import StackedNetworks
-from .distribution_matching import (ALL_CLASSES_IMAGES, CPU_REAL_CHUNK, DMConfig, class_groups, draw_network,
-                                    init_synthetic)
+from ..core.transfer import to_device
+from ..engines.stacked import STACKABLE, StackedNetworks, supports_stacking
+from .distribution_matching import (ALL_CLASSES_IMAGES, DMConfig, class_groups, diverged, draw_class_batches,
+                                    draw_network, init_synthetic, resolve_real_chunk)
 
 
 def condense_dm_sets(real: RealData, ipc: int, config: DMConfig = DMConfig(), *, seeds: list[int],
@@ -59,7 +63,7 @@ def condense_dm_sets(real: RealData, ipc: int, config: DMConfig = DMConfig(), *,
             up to float rounding.
         checkpoints: None, or one per seed: a :class:`~dc_lib.core.checkpoint.Checkpointing`, a path or None.
         progress: show a tqdm bar.
-        speed: ``real_chunk`` as in ``condense_dm`` (``"all"``: whole classes per forward, at most
+        speed: ``real_chunk`` as in ``condense_dm`` (``"all"``: whole classes per forward, about
             :data:`ALL_CLASSES_IMAGES` images over all sets together); ``compile`` is not used.
 
     Returns:
@@ -69,7 +73,7 @@ def condense_dm_sets(real: RealData, ipc: int, config: DMConfig = DMConfig(), *,
 
     Raises:
         ValueError: no seeds, repeated seeds, a checkpoint list of another length, or a config this pass
-            does not cover (batch norm, the network pool, pixel MMD).
+            does not cover (an architecture not in ``STACKABLE``, batch norm, the network pool, pixel MMD).
         FloatingPointError: a set's loss or images became NaN/inf (lower ``config.lr``).
     """
     seeds = [int(s) for s in seeds]
@@ -85,9 +89,7 @@ def condense_dm_sets(real: RealData, ipc: int, config: DMConfig = DMConfig(), *,
     check_ipc(real, ipc)
     records = [config.record(real, ipc, s) for s in seeds]
     lr, strategy, iterations = records[0]["lr"], records[0]["strategy"], config.iterations
-    real_chunk = speed.real_chunk
-    if real_chunk == "auto":
-        real_chunk = CPU_REAL_CHUNK if torch.device(device).type == "cpu" else "all"
+    real_chunk = resolve_real_chunk(speed.real_chunk, device)
 
     gens = [make_generator(s) for s in seeds]
     syns = [init_synthetic(real, ipc, config.init, g).detach().requires_grad_(True) for g in gens]
@@ -102,14 +104,13 @@ def condense_dm_sets(real: RealData, ipc: int, config: DMConfig = DMConfig(), *,
         active = [s for s in range(len(seeds)) if starts[s] <= it]
         nets, omegas, batches = [], [], []
         for s in active:  # each set's draws, in condense_dm's order: psi, then omega_c and real_c per class
-            nets.append(draw_network(config.arch, info, gens[s], device))
-            omegas.append([]), batches.append([])
-            for c in range(info.num_classes):
-                omegas[-1].append(sample_params(strategy, 1, gens[s]))
-                batches[-1].append(real.sample_class(c, config.batch_real, gens[s]))
+            # psi is built and stacked on the CPU, then goes to the device as one tensor per weight
+            nets.append(draw_network(config.arch, info, gens[s], "cpu"))
+            set_omegas, set_batches = draw_class_batches(real, strategy, config.batch_real, gens[s])
+            omegas.append(set_omegas), batches.append(set_batches)
         stack = StackedNetworks(nets)
-        for p in stack.params.values():
-            p.requires_grad_(False)
+        stack.params = {k: to_device(v, device) for k, v in stack.params.items()}
+        stack.buffers = {k: to_device(v, device) for k, v in stack.buffers.items()}
         with torch.no_grad():
             mean_real = _stacked_real_means(stack, batches, omegas, real_chunk)
         del batches
@@ -127,12 +128,10 @@ def condense_dm_sets(real: RealData, ipc: int, config: DMConfig = DMConfig(), *,
         saving = [s for s in active if plans[s] and (it + 1) % plans[s].every == 0 and not last]
         if last or it % 10 == 0 or saving:  # one device sync for every set's loss
             losses[active] = loss.detach().cpu()
-            for i, s in enumerate(active):
+            for s in active:
                 if not (torch.isfinite(losses[s]) and torch.isfinite(syns[s]).all()):
-                    raise FloatingPointError(
-                        f"DM on {info.name} ipc={ipc}, seed {seeds[s]}: loss or synthetic images became NaN/inf "
-                        f"at iteration {it + 1} (lr={lr}). Lower the learning rate or check the data."
-                        + diverged_hint(plans[s].path if plans[s] else None))
+                    raise diverged(f"DM on {info.name} ipc={ipc}, seed {seeds[s]}", it + 1, lr,
+                                   plans[s].path if plans[s] else None)
             bar.set_postfix(loss=f"{float(losses[active].mean()):.4g}", refresh=False)
         for s in saving:
             save_checkpoint(plans[s].path, records[s], syns[s], optimizers[s], gens[s], it + 1)
@@ -164,6 +163,9 @@ def _check_covered(config: DMConfig, real: RealData) -> None:
     if has_batchnorm(net):
         raise ValueError(f"{config.arch} has batch norm, whose statistics cannot be batched over sets: "
                          "use condense_dm set by set")
+    if not supports_stacking(config.arch):
+        raise ValueError(f"condense_dm_sets batches only the architectures checked against the plain path "
+                         f"({', '.join(STACKABLE)}), not {config.arch!r}: use condense_dm set by set")
 
 
 def _stacked_real_means(stack: StackedNetworks, batches: list[list[torch.Tensor]], omegas: list[list],
@@ -171,9 +173,10 @@ def _stacked_real_means(stack: StackedNetworks, batches: list[list[torch.Tensor]
     """Mean real embedding per set and class ``(S, C, F)``: set s's class-c batch ``batches[s][c]``,
     augmented with its ω_c ``omegas[s][c]``, through set s's network.
 
-    ``chunk``: as ``condense_dm``'s ``real_chunk``: ``"all"`` embeds whole classes together (at most
-    :data:`ALL_CLASSES_IMAGES` images over all sets per forward), an int splits each class's batch into
-    chunks of that many, None embeds each class's batch alone.
+    ``chunk``: as ``condense_dm``'s ``real_chunk``: ``"all"`` embeds whole classes together, up to
+    :data:`ALL_CLASSES_IMAGES` images over all sets per forward (one class of every set goes alone even
+    when it holds more), an int splits each class's batch into chunks of that many, None embeds each
+    class's batch alone.
     """
     counts = [b.shape[0] for b in batches[0]]  # every set draws the same number per class
     cap = ALL_CLASSES_IMAGES // len(batches) if chunk == "all" else 0  # 0: every class alone
