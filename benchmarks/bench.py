@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument("--dm-chunk", type=int, default=32, help="dm_iteration_chunked: real images per forward")
     parser.add_argument("--dm-sets", type=int, default=5, help="dm_sets_batched: sets in one pass (a cell's 5)")
     parser.add_argument("--only-dm-sets", action="store_true", help="print only the dm_sets_batched line")
+    parser.add_argument("--only-dm", action="store_true", help="print only the DM lines (dm_*)")
     parser.add_argument("--gm-ipcs", default="1,10", help="dc_outer/dsa_outer: ipcs, comma-separated")
     parser.add_argument("--no-eval", action="store_true", help="skip the eval_nets lines")
     parser.add_argument("--only-eval", action="store_true", help="print only the eval_nets lines")
@@ -177,6 +178,8 @@ def main() -> None:
          speedup=round(s / s_compiled, 2))
     if device.type == "cuda":
         bench_dm_graphs(args, real, ipc, batch_real, device, emit)
+    if args.only_dm:
+        return
 
     for ipc_gm in (int(i) for i in args.gm_ipcs.split(",")):
         for name, dsa in (("dc_outer", None), ("dsa_outer", strategy)):
