@@ -2,7 +2,7 @@
 
     DC_DATA_ROOT=../shared/data python benchmarks/jobs_throughput.py [--chapter 5] [--profile smoke]
         [--workers 1,2] [--device cpu|cuda] [--budget dm_iterations=300,eval_epochs=100]
-        [--skip-measure | --skip-projection]
+        [--skip-measure | --skip-projection] [--calibrate N]
 
 Prints JSON lines. ``"what": "throughput"``: one chapter's jobs (``dc_lib.runs.jobs``), each
 backend in a fresh results folder: ``inline`` (one after another in this process, torch on all
@@ -14,6 +14,10 @@ wall time x cores; on CUDA the mean of the GPU's own utilisation counter (``torc
 else ``nvidia-smi``), sampled every half second. With ``--device cuda`` the pool's workers go one per
 GPU, round robin. ``--budget`` overrides profile fields (integers) so that smoke jobs last long enough
 for the start-up of the workers not to be the whole measurement.
+
+``"what": "calibration"`` (``--calibrate N``): N of the chapter's ``paper`` DM jobs on MNIST run inline at
+``--budget`` (shortened), each with its measured seconds beside the cost model's H100 projection of the same job
+at the same budget; on an H100 the ratio says how far the projections are off.
 
 ``"what": "goal_5_1"``: issue 18's goal, Table 5.1 without TinyImageNet on one GPU: the same cost model's
 H100 hours by part, and the arithmetic the protocol does (PFLOP, from torch's FLOP counter on each dataset's
@@ -227,6 +231,32 @@ def goal_5_1() -> dict:
             "source": "cost model (README H100 figures) and torch's FLOP counter: a projection, not a GPU run"}
 
 
+def calibrate(chapter: int, count: int, data_root, device: str, budget: dict) -> list[dict]:
+    """Run ``count`` of the chapter's ``paper`` DM jobs on MNIST (one set each) inline, at ``budget`` (shortened
+    K and epochs), and set each job's measured seconds beside the cost model's H100 projection of the same
+    job at the same budget: on an H100 their ratio says how far the projections above are off.
+    The first job's time includes loading the data and compiling nothing (the paper profile does not compile)."""
+    p = get_profile("paper")
+    out = Path(tempfile.mkdtemp(prefix="jobs_calibrate_"))
+    try:
+        specs = [s for s in plan(chapter, "paper", out, data_root, device=device, budget=budget)
+                 if all(t.cell.dataset == "mnist" and t.cell.method == "dm" for t in s.tasks)][:count]
+        lines = []
+        for spec in specs:
+            t = time.perf_counter()
+            run_job(spec)
+            measured = time.perf_counter() - t
+            projected, _ = job_seconds(spec, p)
+            lines.append({"what": "calibration", "chapter": chapter, "profile": "paper", "budget": budget,
+                          "device": device, "cells": [f"{t.cell.table} {t.cell.dataset} ipc={t.cell.ipc} {t.cell.method} "
+                                                      f"sets={list(t.sets) if t.sets else 'all'}" for t in spec.tasks],
+                          "measured_s": round(measured, 1), "projected_h100_s": round(projected, 1),
+                          "measured_over_projected": round(measured / projected, 2), "torch": torch.__version__})
+        return lines
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--chapter", type=int, default=5, choices=(3, 4, 5))
@@ -237,6 +267,8 @@ def main() -> None:
     ap.add_argument("--budget", default="", help="profile fields to override, e.g. dm_iterations=300,eval_epochs=100")
     ap.add_argument("--skip-measure", action="store_true", help="only print the paper projection")
     ap.add_argument("--skip-projection", action="store_true", help="only measure (no paper projection)")
+    ap.add_argument("--calibrate", type=int, default=0, metavar="N",
+                    help="also run N paper-profile DM jobs on MNIST at --budget and compare them with the cost model")
     args = ap.parse_args()
     budget = {k: int(v) for k, v in (part.split("=", 1) for part in args.budget.split(",") if part)}
     if not args.skip_measure:
@@ -244,6 +276,8 @@ def main() -> None:
         for backend, workers in runs:
             print(json.dumps(measure(args.chapter, args.profile, backend, workers, args.data_root, args.device,
                                      budget)), flush=True)
+    for line in calibrate(args.chapter, args.calibrate, args.data_root, args.device, budget) if args.calibrate else []:
+        print(json.dumps(line), flush=True)
     if args.skip_projection:
         return
     print(json.dumps(goal_5_1()), flush=True)
