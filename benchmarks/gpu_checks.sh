@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What has been built for a GPU but not yet measured on one, as one prepared run for a lent GPU
-# (an estimated 5-10 minutes on an H100, not yet run on one; each step has its own time limit, and a step that fails does not
-# stop the others). Writes one file per step into OUT_DIR and prints a summary line per step.
+# (an estimated 5-10 minutes on an H100, not yet run on one). Each step has its own time limit, and a
+# step that fails does not stop the others. Writes one file per step into OUT_DIR and prints a summary
+# line per step.
 #
 #   DC_DATA_ROOT=/path/with/mnist.npz bash benchmarks/gpu_checks.sh OUT_DIR [--quick]
 #
