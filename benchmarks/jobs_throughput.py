@@ -2,7 +2,7 @@
 
     DC_DATA_ROOT=../shared/data python benchmarks/jobs_throughput.py [--chapter 5] [--profile smoke]
         [--workers 1,2] [--device cpu|cuda] [--budget dm_iterations=300,eval_epochs=100]
-        [--skip-measure | --skip-projection] [--calibrate N]
+        [--threads N] [--skip-inline] [--skip-measure | --skip-projection] [--calibrate N]
 
 Prints JSON lines. ``"what": "throughput"``: one chapter's jobs (``dc_lib.runs.jobs``), each
 backend in a fresh results folder: ``inline`` (one after another in this process, torch on all
@@ -126,9 +126,9 @@ class Utilisation:
 
 
 def measure(chapter: int, profile: str, backend: str, workers: int, data_root, device: str = "cpu",
-            budget: dict | None = None) -> dict:
+            budget: dict | None = None, threads: int | None = None) -> dict:
     """Run the chapter's jobs once in a fresh folder; wall time, device utilisation and per-job times (inline
-    only)."""
+    only). ``threads``: torch threads per pool worker (default: the cores shared out among the workers)."""
     out = Path(tempfile.mkdtemp(prefix=f"jobs_{backend}{workers}_"))
     try:
         specs = plan(chapter, profile, out, data_root, device=device, budget=budget)
@@ -144,7 +144,7 @@ def measure(chapter: int, profile: str, backend: str, workers: int, data_root, d
         else:
             cores = cpu_cores()
             gpus = [i % torch.cuda.device_count() for i in range(workers)] if device == "cuda" else [None] * workers
-            results = run_pool(specs, gpus, max(1, cores // workers))
+            results = run_pool(specs, gpus, threads or max(1, cores // workers))
             failed = [r for r in results if r["status"] == "failed"]
             if failed:
                 raise RuntimeError(f"{len(failed)} job(s) failed: {failed[0].get('error')}")
@@ -154,7 +154,8 @@ def measure(chapter: int, profile: str, backend: str, workers: int, data_root, d
         shutil.rmtree(out, ignore_errors=True)
     line = {"what": "throughput", "chapter": chapter, "profile": profile, "backend": backend, "workers": workers,
             "device": device, "utilisation": utilisation, "budget": budget or {},
-            "threads_per_worker": torch.get_num_threads() if backend == "inline" else max(1, cpu_cores() // workers),
+            "threads_per_worker": (torch.get_num_threads() if backend == "inline"
+                                   else threads or max(1, cpu_cores() // workers)),
             "jobs": len(specs), "seconds": round(seconds, 1), "jobs_per_hour": round(len(specs) / seconds * 3600, 1),
             "load_avg_before": round(load, 2), "load_avg_after": round(os.getloadavg()[0], 2),
             "cpu_cores": cpu_cores(), "torch": torch.__version__, "machine": platform.processor() or platform.machine()}
@@ -267,15 +268,19 @@ def main() -> None:
     ap.add_argument("--budget", default="", help="profile fields to override, e.g. dm_iterations=300,eval_epochs=100")
     ap.add_argument("--skip-measure", action="store_true", help="only print the paper projection")
     ap.add_argument("--skip-projection", action="store_true", help="only measure (no paper projection)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads per pool worker (default: the cores shared out), e.g. 1 with --workers 1 "
+                         "to see one core's throughput")
+    ap.add_argument("--skip-inline", action="store_true", help="measure only the pool")
     ap.add_argument("--calibrate", type=int, default=0, metavar="N",
                     help="also run N paper-profile DM jobs on MNIST at --budget and compare them with the cost model")
     args = ap.parse_args()
     budget = {k: int(v) for k, v in (part.split("=", 1) for part in args.budget.split(",") if part)}
     if not args.skip_measure:
-        runs = [("inline", 1)] + [("pool", int(w)) for w in args.workers.split(",")]
+        runs = [("inline", 1)] * (not args.skip_inline) + [("pool", int(w)) for w in args.workers.split(",")]
         for backend, workers in runs:
             print(json.dumps(measure(args.chapter, args.profile, backend, workers, args.data_root, args.device,
-                                     budget)), flush=True)
+                                     budget, args.threads)), flush=True)
     for line in calibrate(args.chapter, args.calibrate, args.data_root, args.device, budget) if args.calibrate else []:
         print(json.dumps(line), flush=True)
     if args.skip_projection:
