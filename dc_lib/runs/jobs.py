@@ -269,13 +269,18 @@ def _log(spec: JobSpec, event: str, **fields) -> None:
 def run_job(spec: JobSpec | str) -> dict:
     """Run one job (a spec or its JSON) unless it is done; return ``{"id", "status", "cells"}``.
 
-    ``status``: ``done`` (every cell ran, or cannot run at this budget whatever is rerun, e.g. a Table 5.4
-    group no trained state reaches: ``cells`` says why); ``already done`` (its marker was there and its rows
-    are, at the budgets this code gives its cells: nothing run. A marked job whose code now records another
-    budget for a cell, a rate say, runs again, reusing every set and row that still holds); ``data not available`` (a cell's dataset is missing: no marker, so a run after the data arrives
-    does it). A job that another
-    process is running is waited for (its lock), then found done. The marker is written only after the
-    last row, so a job killed at any point reruns, and what it had recorded is kept, not redone.
+    ``status``:
+    - ``done``: every cell ran, or cannot run at this budget whatever is rerun (e.g. a Table 5.4 group no
+      trained state reaches: ``cells`` says why);
+    - ``already done``: its marker was there and its rows are, at the budgets this code gives its cells:
+      nothing run. A marked job whose code now records another budget for a cell (a rate, say) runs
+      again, reusing every set and row that still holds;
+    - ``data not available``: a cell's dataset is missing; no marker, so a run after the data arrives
+      does it.
+
+    A job that another process is running is waited for (its lock), then found done. The marker is
+    written only after the last row, so a job killed at any point reruns, and what it had recorded is
+    kept, not redone.
     """
     if isinstance(spec, str):
         spec = JobSpec.from_json(spec)
